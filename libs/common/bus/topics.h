@@ -1,0 +1,26 @@
+#pragma once
+// Topic names of the emwin-bus, built in one place. Topics are dotted ASCII
+// and prefix-filterable; see README "Bus topics". Thread-safe (pure).
+
+#include <string>
+#include <string_view>
+
+namespace emwin::bus::topics {
+
+// "seg.<EXT>.<FILENAME>", e.g. "seg.TXT.ZFPSFOCA.TXT". EXT upper-case, "NONE" if absent.
+std::string segment(std::string_view filename);
+// "file.<EXT>.<FILENAME>".
+std::string file(std::string_view filename);
+// "alert.<PHENOMENON>.<SIGNIFICANCE>.<OFFICE>", e.g. "alert.TO.W.KDMX".
+std::string alert(std::string_view phenomenon, std::string_view significance, std::string_view office);
+// "stats.<service>.<instance>".
+std::string stats(std::string_view service, std::string_view instance);
+// "serverlist.<instance>".
+std::string serverList(std::string_view instance);
+inline constexpr std::string_view kStatsSummary = "stats.summary";
+
+// Upper-case extension of a filename without the dot, "NONE" if absent;
+// characters outside [A-Z0-9] are replaced by '_' so a topic stays one token.
+std::string extensionToken(std::string_view filename);
+
+}  // namespace emwin::bus::topics
