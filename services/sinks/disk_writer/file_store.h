@@ -1,0 +1,88 @@
+#pragma once
+// FileStore: writes completed products under one output root, atomically
+// (temp file + fsync + rename + directory fsync), never outside the root.
+//
+// Layout: <root>/<YYYY-MM-DD>/<EXT>/<HHMMSS>_<sha8>_<NAME>, where the date and
+// time are the file's /FD stamp (UTC), EXT the upper-case extension ("NONE"
+// if absent) and NAME the sanitised product name. The sha8 part keeps distinct
+// products that share a name and stamp apart, and makes a replayed file land on
+// the same path, so writing it again is a no-op (idempotent).
+//
+// Thread-safety: a FileStore is not thread-safe; one per writer thread.
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace emwin::sinks {
+
+// What sanitizeFilename did to a name.
+enum class NameVerdict : std::uint8_t {
+  kClean,      // unchanged
+  kRewritten,  // characters replaced, separators/dots removed or shortened
+  kRejected,   // nothing usable left
+};
+
+// Result of sanitising one untrusted file name.
+struct SanitizedName {
+  NameVerdict verdict = NameVerdict::kClean;
+  std::string name;    // safe single path component (empty when rejected)
+  std::string reason;  // why it was rewritten/rejected ("path_separator", "nul", ...)
+};
+
+// Longest product name kept (longer names are cut and given a hash suffix).
+inline constexpr std::size_t kMaxNameLength = 100;
+
+// Turns an untrusted name into one safe path component: only [A-Za-z0-9._-]
+// survive (others become '_'), path separators and NULs are never kept, no
+// leading dot, never "." or "..", at most kMaxNameLength characters.
+SanitizedName sanitizeFilename(std::string_view raw);
+
+// Metadata of one product to store.
+struct StoredFileInfo {
+  std::string name;          // product name as received (untrusted)
+  std::int64_t fd_unix_s = 0;
+  std::string sha256;        // hex sha256 of the bytes (trusted: computed upstream and re-checked)
+  std::string sidecar_json;  // written next to the file as <file>.json when non-empty
+};
+
+// Outcome of one write.
+enum class WriteStatus : std::uint8_t {
+  kWritten,        // new file on disk
+  kAlreadyPresent, // same path with the same size existed: idempotent no-op
+  kRejectedName,   // name unusable after sanitising
+  kIoError,        // could not write (disk full, permission, ...); retry later
+};
+
+struct WriteResult {
+  WriteStatus status = WriteStatus::kIoError;
+  std::filesystem::path path;  // final path (when known)
+  NameVerdict name_verdict = NameVerdict::kClean;
+  std::string error;           // errno text or reason
+  int error_code = 0;          // errno for kIoError
+};
+
+class FileStore {
+ public:
+  // `root` is created if missing. `fsync_files` can be turned off for benchmarks.
+  explicit FileStore(std::filesystem::path root, bool fsync_files = true);
+
+  // Computes where a product goes (relative to the root), or nullopt when the
+  // name is rejected.
+  std::optional<std::filesystem::path> relativePath(const StoredFileInfo& info,
+                                                    SanitizedName* sanitized = nullptr) const;
+
+  // Writes `data` atomically. Never throws; never writes outside the root.
+  WriteResult write(const StoredFileInfo& info, std::span<const std::uint8_t> data);
+
+  const std::filesystem::path& root() const noexcept { return root_; }
+
+ private:
+  std::filesystem::path root_;
+  bool fsync_files_;
+};
+
+}  // namespace emwin::sinks
