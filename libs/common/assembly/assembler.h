@@ -1,0 +1,78 @@
+#pragma once
+// File assembler: rebuilds whole files from QBT data segments arriving in any
+// order and interleaving, keyed by (filename, /FD stamp, /PT total). Drops
+// FILLFILE blocks and duplicate blocks (counted), delivers a retransmitted
+// file once (same name and same sha256 within a window), trims padding to the
+// file format's real end, unpacks ZIP/ZIS archives safely, and gives up
+// partial files after an idle timeout or under a memory cap -- every eviction
+// is reported through the callbacks, never silent.
+//
+// Pure logic: no sockets, no threads, no sleeping; time comes from the
+// injected Options::clock. Untrusted input never throws: it is counted in
+// Stats with a reason and logged.
+//
+// Thread-safety: an Assembler is not thread-safe; use it from one thread.
+// Callbacks run synchronously inside add()/expire()/drainPartials() and must
+// not call back into the same Assembler.
+
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "assembly/types.h"
+#include "qbt/types.h"
+
+namespace emwin::assembly {
+
+// Receives the assembler's output.
+class AssemblerCallbacks {
+ public:
+  virtual ~AssemblerCallbacks() = default;
+  // A completed file (blocks or archive entry). An archive comes first, its
+  // entries right after it. The receiver may move the file's data away.
+  virtual void onFile(CompletedFile&& file) = 0;
+  // A partial file given up (timeout, memory cap, end of input).
+  virtual void onEviction(const Eviction& eviction) = 0;
+};
+
+// Snapshot of one open partial file.
+struct PartialInfo {
+  std::string name;
+  std::int64_t fd_unix_s = 0;
+  std::uint32_t blocks_held = 0;
+  std::uint32_t total_blocks = 0;
+  std::size_t bytes_held = 0;
+};
+
+class Assembler {
+ public:
+  // Accounted cost of one held block (data plus container bookkeeping).
+  static constexpr std::size_t kBlockCost = 1024 + 64;
+  // Accounted fixed cost of one open partial file (plus its name and source).
+  static constexpr std::size_t kFileCost = 256;
+
+  Assembler(Options options, AssemblerCallbacks& callbacks);
+  ~Assembler();
+  Assembler(const Assembler&) = delete;
+  Assembler& operator=(const Assembler&) = delete;
+
+  // Offers one segment received from `source` ("host:port", "replay:FILE").
+  // Completed files and evictions are reported before this returns.
+  void add(const qbt::Segment& segment, std::string_view source = {});
+  // Evicts partial files idle for longer than the timeout (add() does this too;
+  // call it on a timer when no segments arrive).
+  void expire();
+  // End of input: reports every open partial file (kEndOfInput) and forgets it.
+  void drainPartials();
+
+  // Open partial files, least recently updated first.
+  std::vector<PartialInfo> partials() const;
+  const Stats& stats() const noexcept;
+  const Options& options() const noexcept;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace emwin::assembly
