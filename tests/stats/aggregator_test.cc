@@ -1,0 +1,82 @@
+// StatsAggregator: rates, staleness, epochs, Prometheus rendering.
+#include "aggregator.h"
+
+#include <gtest/gtest.h>
+
+using emwin::bus::v1::ServiceStats;
+using emwin::sinks::StatsAggregator;
+using namespace std::chrono_literals;
+
+namespace {
+ServiceStats make(const std::string& service, const std::string& instance, std::uint64_t epoch,
+                  std::uint64_t frames, std::uint64_t bad_checksum) {
+  ServiceStats s;
+  s.set_service(service);
+  s.set_instance(instance);
+  s.mutable_header()->set_epoch(epoch);
+  s.set_uptime_s(12.5);
+  s.set_state(emwin::bus::v1::SERVICE_STATE_RUNNING);
+  (*s.mutable_counters())["frames_v1"] = frames;
+  (*s.mutable_counters())["bad_frames.checksum"] = bad_checksum;
+  (*s.mutable_gauges())["queue_depth"] = 3;
+  (*s.mutable_labels())["current_server"] = "sim:2211";
+  return s;
+}
+}  // namespace
+
+TEST(StatsAggregator, RatesComeFromConsecutiveSnapshotsOfOneEpoch) {
+  StatsAggregator agg(10s);
+  auto t0 = StatsAggregator::Clock::time_point{} + 100s;
+  agg.update(make("ingest", "0", 7, 100, 0), t0);
+  agg.update(make("ingest", "0", 7, 300, 4), t0 + 2s);
+  auto summary = agg.summary(t0 + 2s);
+  ASSERT_EQ(summary.services_size(), 1);
+  EXPECT_DOUBLE_EQ(summary.rates().at("ingest.0.frames_v1_per_s"), 100.0);
+  EXPECT_DOUBLE_EQ(summary.rates().at("ingest.0.bad_frames.checksum_per_s"), 2.0);
+  EXPECT_EQ(summary.stale_size(), 0);
+  // A new epoch (restart) resets rates instead of producing a negative jump.
+  agg.update(make("ingest", "0", 8, 5, 0), t0 + 4s);
+  EXPECT_TRUE(agg.summary(t0 + 4s).rates().empty());
+}
+
+TEST(StatsAggregator, QuietInstanceBecomesStaleAndUnhealthy) {
+  StatsAggregator agg(5s);
+  auto t0 = StatsAggregator::Clock::time_point{} + 100s;
+  EXPECT_FALSE(agg.healthy(t0));  // nothing known yet
+  agg.update(make("assembler", "a", 1, 1, 0), t0);
+  EXPECT_TRUE(agg.healthy(t0 + 1s));
+  EXPECT_FALSE(agg.healthy(t0 + 6s));
+  auto summary = agg.summary(t0 + 6s);
+  ASSERT_EQ(summary.stale_size(), 1);
+  EXPECT_EQ(summary.stale(0), "assembler.a");
+}
+
+TEST(StatsAggregator, PrometheusTextHasFamiliesLabelsAndValues) {
+  StatsAggregator agg(10s);
+  auto t0 = StatsAggregator::Clock::time_point{} + 100s;
+  agg.update(make("ingest", "0", 7, 451, 2), t0);
+  agg.setOwnCounter("bus_gaps", 3);
+  std::string text = agg.prometheus(t0 + 1s);
+  EXPECT_NE(text.find("# TYPE emwin_frames_v1_total counter\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("emwin_frames_v1_total{service=\"ingest\",instance=\"0\"} 451\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("emwin_bad_frames_total{service=\"ingest\",instance=\"0\",kind=\"checksum\"} 2\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("emwin_queue_depth{service=\"ingest\",instance=\"0\"} 3\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("emwin_up{service=\"ingest\",instance=\"0\"} 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("emwin_info{service=\"ingest\",instance=\"0\",key=\"current_server\",value=\"sim:2211\"} 1"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("emwin_stats_bus_gaps_total 3\n"), std::string::npos) << text;
+}
+
+TEST(StatsAggregator, HostileNamesAreEscaped) {
+  StatsAggregator agg(10s);
+  auto t0 = StatsAggregator::Clock::time_point{} + 100s;
+  ServiceStats s = make("bad\"svc\n", "x\\y", 1, 1, 0);
+  (*s.mutable_counters())["we ird-name!"] = 1;
+  agg.update(s, t0);
+  std::string text = agg.prometheus(t0);
+  EXPECT_NE(text.find("service=\"bad\\\"svc\\n\",instance=\"x\\\\y\""), std::string::npos) << text;
+  EXPECT_NE(text.find("emwin_we_ird_name__total"), std::string::npos) << text;
+}
