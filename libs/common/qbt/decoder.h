@@ -57,9 +57,12 @@ class Decoder {
   // End of stream: reports a partially received frame as kTruncated.
   void finish();
   // Forgets buffered bytes (e.g. after a reconnect); stream offsets continue.
+  // A partial frame or garbage run held at that point is reported first (as finish() does).
   void reset();
 
   const DecoderStats& stats() const noexcept;
+  // Wire bytes currently held between feed() calls (never above kMaxBuffered).
+  std::size_t buffered() const noexcept;
 
  private:
   struct Impl;

@@ -36,12 +36,18 @@ std::string formatFd(std::int64_t unix_s);
 bool parseFd(std::string_view text, std::int64_t& unix_s) noexcept;
 
 // Encodes one data frame. `block` holds up to 1024 bytes; shorter is NUL-padded.
-// Output is wire bytes (XOR-ed).
+// Output is wire bytes (XOR-ed). Header fields use the spec columns when they fit
+// (filenames up to 12 characters). A V2 block whose zlib form exceeds 1024 bytes
+// is encoded in V1 layout instead.
 std::vector<std::uint8_t> encodeFrame(const FrameSpec& spec, std::span<const std::uint8_t> block);
 
 // Appends the frames of a whole file (cut into 1024-byte blocks) to `out`.
+// The last block is NUL-padded; an empty file is one block of NULs. V2 blocks
+// that would not compress to <= 1024 bytes are sent in V1 layout (as servers do).
+// `v2_suffix` says whether V2 frames carry the six-NUL suffix.
 void encodeFile(std::string_view filename, std::span<const std::uint8_t> content,
-                std::int64_t fd_unix_s, Version version, std::vector<std::uint8_t>& out);
+                std::int64_t fd_unix_s, Version version, std::vector<std::uint8_t>& out,
+                bool v2_suffix = true);
 
 // Encodes a server-list frame (sync + text + terminating NUL), XOR-ed.
 std::vector<std::uint8_t> encodeServerList(const ServerList& list);

@@ -26,10 +26,12 @@ struct Segment {
   std::string fd_text;              // /FD text as sent
   Version version = Version::kV1;
   std::array<std::uint8_t, kBlockSize> data{};  // uncompressed block
-  std::uint64_t stream_offset = 0;  // offset of the frame start in the fed stream
+  std::uint64_t stream_offset = 0;  // offset of the frame start (its "/PF" header) in the fed stream
   bool is_fill = false;             // FILLFILE.TXT keep-alive block
+  std::uint32_t payload_bytes = 0;  // bytes of the body on the wire: 1024 (V1) or /DL (V2)
 
-  // Upper-case extension of filename without the dot ("TXT"), or "" if none.
+  // Extension of filename without the dot ("TXT"), or "" if none. A view into
+  // `filename`, so it has the case it was sent in (EMWIN names are upper case).
   std::string_view extension() const noexcept;
 };
 
