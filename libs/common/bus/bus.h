@@ -16,6 +16,21 @@
 // A message is two frames, [topic, payload]; the payload is a protobuf
 // message whose field 1 is emwin.bus.v1.Header (producer, epoch, sequence).
 //
+// Pipeline protocol (full text in proto/emwin/bus/v1/control.proto):
+//   consumer DEALER -> producer ROUTER: one frame, a ConsumerCommand
+//     HELLO{group, replica, credit window, topic_prefixes} (also the heartbeat),
+//     CREDIT{acks}, REPLAY{epoch, after_sequence}, BYE.
+//   producer -> consumer: [topic, payload, Delivery{sequence, replayed,
+//     group_acked_through}].
+//   A replica never has more than `window` unacknowledged messages. Per group
+//   the producer keeps a FIFO queue (pipeline_hwm) of messages waiting for a
+//   replica with free credit; a full queue blocks publish(). A consumer with a
+//   state_file persists (epoch, group_acked_through, its own acks above it)
+//   and asks for a REPLAY on start; it drops duplicates by sequence.
+//   Delivery is at-least-once to the group and exactly-once to the handler of
+//   a consumer that keeps its dedupe state (crash between handling and state
+//   write can repeat a message: sinks must be idempotent).
+//
 // Thread-safety: Publisher and Subscriber are NOT thread-safe; each is used
 // from one thread (the service loop). FileStream/CallbackSubscription in
 // subscribe.h run their own thread and are safe to use from another.
@@ -68,6 +83,10 @@ struct PublisherStats {
   std::size_t replicas = 0;           // live replicas over all groups
   std::size_t max_group_queue = 0;    // deepest group queue now
   std::size_t retained = 0;           // messages held for replay
+  std::uint64_t tap_sent = 0;         // messages handed to the tap socket
+  std::uint64_t groups_expired = 0;   // groups forgotten after group_timeout
+  std::uint64_t replicas_lost = 0;    // replicas declared dead (timeout or unroutable)
+  std::uint64_t bad_commands = 0;     // unparsable consumer commands
 };
 
 // Binds the tap and pipeline endpoints and publishes messages.
@@ -147,6 +166,7 @@ struct Received {
   std::string payload;             // serialised protobuf (field 1 = Header)
   emwin::bus::v1::Header header;   // parsed from payload
   bool replayed = false;           // came from a REPLAY
+  std::uint64_t delivery_sequence = 0;  // pipeline: the sequence ack() acknowledges
 };
 
 // Counters of a Subscriber.
@@ -159,6 +179,8 @@ struct SubscriberStats {
   std::uint64_t epochs_seen = 0;    // producer restarts observed
   std::uint64_t bad_payloads = 0;   // payloads without a parsable Header
   std::uint64_t replay_requests = 0;
+  std::uint64_t replayed = 0;       // pipeline: replayed messages received (incl. duplicates)
+  std::uint64_t acks_sent = 0;      // pipeline: sequences acknowledged to the producer
 };
 
 // Connects to producers and receives messages.
@@ -177,6 +199,11 @@ class Subscriber {
 
   // Pipeline: asks the producer for retained messages after `sequence` of `epoch`.
   void requestReplay(std::uint64_t epoch, std::uint64_t after_sequence);
+
+  // Pipeline: sends a heartbeat if due and flushes batched acks without
+  // receiving. Call it when not calling receive() for a while (e.g. while a
+  // bounded queue downstream is full) so the producer keeps us alive.
+  void keepAlive();
 
   // Leaves the group cleanly (pipeline); called by the destructor too.
   void close();
