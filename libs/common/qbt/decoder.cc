@@ -134,6 +134,51 @@ bool parseHeaderFields(const char* h, Header& out) noexcept {
   return pos == kHeaderSize - 2;
 }
 
+constexpr std::uint64_t kLowBytes = 0x00FF00FF00FF00FFull;
+
+// Sum of the 16-bit lanes of `acc`.
+std::uint32_t foldLanes(std::uint64_t acc) noexcept {
+  return static_cast<std::uint32_t>((acc & 0xFFFF) + ((acc >> 16) & 0xFFFF) +
+                                    ((acc >> 32) & 0xFFFF) + (acc >> 48));
+}
+
+// dst[0..1024) = src ^ 0xFF, returning the byte sum of dst. Eight bytes at a
+// time; the sum is kept in four 16-bit lanes (max 128 * 2 * 255 = 65280 each).
+std::uint32_t xorCopyBlockSum(std::uint8_t* dst, const std::uint8_t* src) noexcept {
+  std::uint64_t acc = 0;
+  for (std::size_t i = 0; i < kBlockSize; i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, src + i, 8);
+    w = ~w;
+    std::memcpy(dst + i, &w, 8);
+    acc += (w & kLowBytes) + ((w >> 8) & kLowBytes);
+  }
+  return foldLanes(acc);
+}
+
+// Byte sum of a 1024-byte block (same lane scheme).
+std::uint32_t blockSum(const std::uint8_t* p) noexcept {
+  std::uint64_t acc = 0;
+  for (std::size_t i = 0; i < kBlockSize; i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    acc += (w & kLowBytes) + ((w >> 8) & kLowBytes);
+  }
+  return foldLanes(acc);
+}
+
+// dst[0..n) = src ^ 0xFF.
+void xorCopy(std::uint8_t* dst, const std::uint8_t* src, std::size_t n) noexcept {
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, src + i, 8);
+    w = ~w;
+    std::memcpy(dst + i, &w, 8);
+  }
+  for (; i < n; ++i) dst[i] = static_cast<std::uint8_t>(src[i] ^ 0xFF);
+}
+
 // Printable copy of decoded bytes for BadInput::detail.
 std::string printable(const char* p, std::size_t n) {
   std::string s(p, std::min<std::size_t>(n, 78));
@@ -166,7 +211,7 @@ struct Decoder::Impl {
     buf.reserve(kMaxBuffered);
     segment.filename.reserve(16);
     segment.fd_text.reserve(32);
-    zlib_ok = inflateInit(&zs) == Z_OK;
+    zlib_ok = inflateInit2(&zs, -15) == Z_OK;  // raw deflate; see inflateBlock()
   }
   ~Impl() {
     if (zlib_ok) inflateEnd(&zs);
@@ -233,7 +278,7 @@ struct Decoder::Impl {
       return {false, n, false};
     }
     char h[kHeaderSize];
-    for (std::size_t i = 0; i < kHeaderSize; ++i) h[i] = static_cast<char>(p[i] ^ 0xFF);
+    xorCopy(reinterpret_cast<std::uint8_t*>(h), p, kHeaderSize);
     Header f;
     const auto reject = [&](BadReason reason, std::uint64_t count) {
       report(reason, at, count, printable(h, kHeaderSize));
@@ -263,14 +308,14 @@ struct Decoder::Impl {
     }
     const std::uint8_t* b = p + kHeaderSize;
     std::uint8_t* out = segment.data.data();
-    if (!f.has_dl) {
-      for (std::size_t i = 0; i < kBlockSize; ++i) out[i] = static_cast<std::uint8_t>(b[i] ^ 0xFF);
-    } else {
-      for (std::size_t i = 0; i < body; ++i) payload[i] = static_cast<std::uint8_t>(b[i] ^ 0xFF);
-      if (!inflateBlock(body)) return reject(BadReason::kInflate, kHeaderSize + body);
-    }
     std::uint32_t sum = 0;
-    for (std::size_t i = 0; i < kBlockSize; ++i) sum += out[i];
+    if (!f.has_dl) {
+      sum = xorCopyBlockSum(out, b);
+    } else {
+      xorCopy(payload.data(), b, body);
+      if (!inflateBlock(body)) return reject(BadReason::kInflate, kHeaderSize + body);
+      sum = blockSum(out);
+    }
     if ((sum & 0xFFFF) != (f.cs & 0xFFFF)) {
       // A body cut short by a new frame is a truncated frame, not a corrupted one.
       const bool cut = holdsSyncAndHeader(b, body);
@@ -294,10 +339,20 @@ struct Decoder::Impl {
     return step;
   }
 
+  // Inflates payload[0..n), a zlib stream, into segment.data. The 2-byte zlib
+  // header is checked here and the deflate data inflated raw: the Adler-32
+  // trailer is not verified, as the block's /CS checks the same bytes.
   bool inflateBlock(std::size_t n) {
-    if (!zlib_ok || inflateReset(&zs) != Z_OK) return false;
-    zs.next_in = payload.data();
-    zs.avail_in = static_cast<uInt>(n);
+    if (!zlib_ok || n < 3) return false;
+    const unsigned cmf = payload[0];
+    const unsigned flg = payload[1];
+    if ((cmf & 0x0F) != Z_DEFLATED || (cmf >> 4) > 7 || (cmf * 256 + flg) % 31 != 0 ||
+        (flg & 0x20) != 0) {
+      return false;
+    }
+    if (inflateReset(&zs) != Z_OK) return false;
+    zs.next_in = payload.data() + 2;
+    zs.avail_in = static_cast<uInt>(n - 2);
     zs.next_out = segment.data.data();
     zs.avail_out = static_cast<uInt>(kBlockSize);
     const int rc = inflate(&zs, Z_FINISH);
