@@ -31,7 +31,7 @@ Tier tierFromSignificance(std::string_view sig) {
 bool tagApplies(std::string_view tag, std::string_view phenomenon) {
   if (tag == kTornadoEmergency) return phenomenon == "TO";
   if (tag == kFlashFloodEmergency) return phenomenon == "FF";
-  if (tag == kParticularlyDangerous) return phenomenon == "TO" || phenomenon == "SV";
+  if (tag == kParticularlyDangerous) return phenomenon == "TO" || phenomenon == "SV" || phenomenon == "FF";
   return false;
 }
 
@@ -40,7 +40,7 @@ bool tagAppliesToProduct(std::string_view tag, std::string_view code) {
   if (tag == kTornadoEmergency) return code == "TOR" || code == "SVS";
   if (tag == kFlashFloodEmergency) return code == "FFW" || code == "FFS";
   if (tag == kParticularlyDangerous) return code == "TOR" || code == "SVS" || code == "SVR" || code == "SEL" ||
-                                            code == "WOU";
+                                            code == "WOU" || code == "FFW" || code == "FFS";
   return false;
 }
 

@@ -9,7 +9,8 @@
 //   S statement, F/O/N (forecast, outlook, synopsis) routine. Emergency wording
 //   raises a NEW/CON/EXT/EXA/EXB/UPG/COR event to the emergency tier:
 //   "TORNADO EMERGENCY" for TO events, "FLASH FLOOD EMERGENCY" for FF events,
-//   "PARTICULARLY DANGEROUS SITUATION" for TO and SV events. (So a tornado
+//   "PARTICULARLY DANGEROUS SITUATION" for TO, SV and FF events. Cancellations
+//   and expirations are never raised. (So a tornado
 //   warning that mentions a nearby flash flood emergency stays a warning.)
 // - Without VTEC: alert products (SPS, SVS, FLS, ...; see isAlertProduct) are
 //   statements; everything else is routine.

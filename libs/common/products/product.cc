@@ -390,6 +390,7 @@ class Parser {
     const std::string where = "segment " + std::to_string(index);
     const bool east = p_.wmo.cccc == "PGUM";
     bool ugcDone = false;
+    bool headlineAfterUgc = false;
     for (std::size_t i = r.begin; i < r.end; ++i) {
       std::string_view line = trim(lines_[i]);
       if (line.empty()) continue;
@@ -459,11 +460,21 @@ class Parser {
         continue;
       }
       if (startsWith(line, "TIME...MOT...LOC")) {
-        parseMotion(line.substr(16), east, s.motion, where);
+        std::string motion(line.substr(16));
+        while (i + 1 < r.end && isNumericLine(lines_[i + 1])) {
+          ++i;
+          motion.push_back(' ');
+          motion.append(trim(lines_[i]));
+        }
+        if (!s.motion.present) parseMotion(motion, east, s.motion, where);
         continue;
       }
       if (parseThreatLine(line, s.threats)) continue;
-      if (s.headline.empty() && startsWith(line, "...") && line.size() > 3 && line[3] != '.') {
+      // Headline: the first "..." block after the UGC block (or, without one,
+      // the first in the segment).
+      if ((s.headline.empty() || (ugcDone && !headlineAfterUgc)) && startsWith(line, "...") && line.size() > 3 &&
+          line[3] != '.') {
+        headlineAfterUgc = ugcDone;
         std::string h(line);
         std::size_t j = i;
         while (!(h.size() > 3 && h.ends_with("...")) && j + 1 < r.end && j - i < kMaxHeadlineLines) {
