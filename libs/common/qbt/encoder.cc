@@ -96,9 +96,10 @@ void parseEntries(std::string_view part, char sep, std::vector<ServerAddress>& o
           std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
       ok = ec == std::errc{} && end == port_text.data() + port_text.size() && port >= 1 &&
            port <= 65535;
+      // Host names and IP literals only: letters, digits, . - _ and [ ] : for IPv6.
       for (const char c : host) {
-        const auto u = static_cast<unsigned char>(c);
-        if (u <= 0x20 || u >= 0x7F) ok = false;
+        const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        if (!alnum && c != '.' && c != '-' && c != '_' && c != '[' && c != ']' && c != ':') ok = false;
       }
     }
     if (!ok) {
