@@ -173,7 +173,7 @@ bool parseFd(std::string_view text, std::int64_t& unix_s) noexcept {
 
 std::vector<std::uint8_t> encodeFrame(const FrameSpec& spec, std::span<const std::uint8_t> block) {
   std::array<std::uint8_t, kBlockSize> data{};
-  std::memcpy(data.data(), block.data(), std::min(block.size(), kBlockSize));
+  if (!block.empty()) std::memcpy(data.data(), block.data(), std::min(block.size(), kBlockSize));
   const std::uint32_t checksum = spec.checksum_override >= 0
                                      ? static_cast<std::uint32_t>(spec.checksum_override)
                                      : blockChecksum(data);
