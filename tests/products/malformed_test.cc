@@ -2,6 +2,8 @@
 // Also unit tests of the building blocks (VTEC, UGC, DDHHMM, protobuf).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <limits>
 #include <string>
 
 #include "emwin/bus/v1/alert.pb.h"
@@ -169,6 +171,21 @@ TEST(ProtoConversion, FillsAlertFields) {
   EXPECT_EQ(msg.expires_unix_s(), 1716444000);  // 2024-05-23T06:00:00Z
   EXPECT_EQ(msg.product_code(), "TOR");
   EXPECT_FALSE(msg.is_cancellation());
+}
+
+}  // namespace
+}  // namespace emwin::products
+
+namespace emwin::products {
+namespace {
+
+TEST(ProductReference, OutOfRangeReferenceIsIgnoredWithAnIssue) {
+  const std::string noVtec = "WWUS84 KBMX 292152\nSPSBMX\nALZ039-292215-\n$$\n";
+  for (std::int64_t ref : {std::numeric_limits<std::int64_t>::max(), std::numeric_limits<std::int64_t>::min()}) {
+    const ParsedProduct p = parseProduct(noVtec, ref);
+    EXPECT_EQ(p.issued_unix_s, 0);
+    EXPECT_NE(std::find(p.issues.begin(), p.issues.end(), "reference time out of range, ignored"), p.issues.end());
+  }
 }
 
 }  // namespace

@@ -16,6 +16,7 @@ constexpr std::size_t kMaxUgcLines = 12;
 constexpr std::size_t kMaxHeadlineLines = 8;
 constexpr std::size_t kMaxHeadingSearchLines = 6;
 constexpr std::size_t kMaxUgcRange = 1000;
+constexpr std::int64_t kMaxReferenceUnixS = 253402300799;  // 9999-12-31T23:59:59Z
 
 bool isDigit(char c) { return c >= '0' && c <= '9'; }
 bool isUpper(char c) { return c >= 'A' && c <= 'Z'; }
@@ -314,7 +315,13 @@ struct SegmentRange {
 
 class Parser {
  public:
-  Parser(std::string_view text, std::int64_t reference) : reference_(reference) { lines_ = splitLines(text); }
+  Parser(std::string_view text, std::int64_t reference) : reference_(reference) {
+    lines_ = splitLines(text);
+    if (reference_ < 0 || reference_ > kMaxReferenceUnixS) {
+      p_.issues.push_back("reference time out of range, ignored");
+      reference_ = 0;
+    }
+  }
 
   ParsedProduct run() {
     std::size_t body = parseHeading();
