@@ -159,8 +159,8 @@ TEST_F(QbtCaptureTest, StrippedDlLosesOnlyThatFrame) {
   EXPECT_EQ(testing::digest(rec.segments), testing::digest(expected));
 }
 
-// Corrupting the zlib header byte (0x78 -> 0x00... no: -> 0x11) of the first V2
-// payload: one kInflate; the payload bytes are one garbage run; 499 frames stay.
+// Corrupting the zlib header byte (0x78 -> 0x11) of the first V2 payload: one
+// kInflate; the payload bytes are one garbage run; the other 499 frames stay.
 TEST_F(QbtCaptureTest, CorruptZlibSignatureIsOneInflateError) {
   auto plain = testing::decoded(*wire_);
   const std::size_t v2 = firstV2();

@@ -114,7 +114,7 @@ bool parseHeaderFields(const char* h, Header& out) noexcept {
   if (!marker(h, pos, "/FD")) return false;
   const std::size_t fd_start = pos;
   std::size_t fd_end = 0;
-  for (; pos + 1 < kHeaderSize - 2 + 1 && pos < kHeaderSize - 2; ++pos) {
+  for (; pos < kHeaderSize - 2; ++pos) {  // h[pos + 1] <= h[78] is in bounds
     const char c = h[pos];
     if ((c == 'A' || c == 'P') && h[pos + 1] == 'M') {
       fd_end = pos + 2;
