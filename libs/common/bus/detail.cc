@@ -1,3 +1,4 @@
+#include <cerrno>
 #include "bus/detail.h"
 
 #include <chrono>
@@ -42,6 +43,15 @@ bool parseHeader(std::string_view payload, emwin::bus::v1::Header& header) {
       return header.sequence() != 0;
     }
     if (!WireFormatLite::SkipField(&in, tag)) return false;
+  }
+}
+
+void pollIn(void* socket, std::chrono::milliseconds timeout) {
+  zmq::pollitem_t item{socket, 0, ZMQ_POLLIN, 0};
+  try {
+    zmq::poll(&item, 1, timeout);
+  } catch (const zmq::error_t& e) {
+    if (e.num() != EINTR) throw;
   }
 }
 

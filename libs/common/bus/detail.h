@@ -6,9 +6,17 @@
 #include <string>
 #include <string_view>
 
+#include <chrono>
+
+#include <zmq.hpp>
+
 #include "emwin/bus/v1/header.pb.h"
 
 namespace emwin::bus::detail {
+
+// zmq::poll on one socket for POLLIN that treats an interrupting signal
+// (EINTR) as "nothing ready", so a SIGTERM never escapes as an exception.
+void pollIn(void* socket, std::chrono::milliseconds timeout);
 
 // Current Unix time in microseconds (UTC).
 std::int64_t unixMicros() noexcept;

@@ -356,8 +356,7 @@ struct Publisher::Impl {
       if (timeout.count() > 0) std::this_thread::sleep_for(timeout);
       return;
     }
-    zmq::pollitem_t item{router->handle(), 0, ZMQ_POLLIN, 0};
-    zmq::poll(&item, 1, timeout);
+    detail::pollIn(router->handle(), timeout);
     drainCommands();
     checkTimeouts(Clock::now());
   }

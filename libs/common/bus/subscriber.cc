@@ -315,8 +315,7 @@ std::optional<Received> Subscriber::receive(std::chrono::milliseconds timeout) {
     if (s.options.mode == Mode::kPipeline) wait = std::min<Clock::duration>(wait, s.next_heartbeat - now);
     auto wait_ms = std::chrono::ceil<std::chrono::milliseconds>(wait);
     if (wait_ms.count() < 0) wait_ms = std::chrono::milliseconds(0);
-    zmq::pollitem_t item{s.socket.handle(), 0, ZMQ_POLLIN, 0};
-    zmq::poll(&item, 1, wait_ms);
+    detail::pollIn(s.socket.handle(), wait_ms);
   }
 }
 

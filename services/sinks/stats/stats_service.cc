@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <mutex>
 #include <thread>
 
@@ -142,7 +143,12 @@ int StatsService::run() {
     if (items.empty()) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     } else {
-      zmq::poll(items.data(), items.size(), std::chrono::milliseconds(100));
+      try {
+        zmq::poll(items.data(), items.size(), std::chrono::milliseconds(100));
+      } catch (const zmq::error_t& e) {
+        if (e.num() != EINTR) throw;  // a stop signal interrupted the wait
+        continue;
+      }
     }
     if (s.taps) {
       while (auto m = s.taps->receive(std::chrono::milliseconds(0))) s.take(m->topic, m->payload);
