@@ -1,0 +1,208 @@
+#include "alert_classifier_service.h"
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+
+#include "bus/bus.h"
+#include "emwin/bus/v1/alert.pb.h"
+#include "emwin/bus/v1/file.pb.h"
+#include "emwin/bus/v1/stats.pb.h"
+#include "file_classifier.h"
+#include "products/classify.h"
+#include "runtime/log.h"
+#include "runtime/options.h"
+#include "runtime/signals.h"
+#include "runtime/stats_reporter.h"
+
+namespace emwin::sinks {
+namespace {
+namespace v1 = emwin::bus::v1;
+using SteadyClock = std::chrono::steady_clock;
+
+std::string tierCounter(v1::PriorityTier tier) {
+  if (tier < v1::PRIORITY_TIER_EMERGENCY || tier > v1::PRIORITY_TIER_ROUTINE) return "alerts.unspecified";
+  return "alerts." + std::string(products::tierName(static_cast<products::Tier>(static_cast<int>(tier))));
+}
+}  // namespace
+
+struct AlertClassifierService::Impl {
+  Impl(zmq::context_t& ctx, AlertClassifierOptions o)
+      : context(ctx), options(std::move(o)), log(runtime::logger("alert-classifier")) {
+    if (options.instance.empty()) options.instance = runtime::defaultInstance();
+    FileClassifierOptions fo;
+    fo.with_json = !options.alert_log.empty();
+    classifier = FileClassifier(fo);
+  }
+
+  // Handles one received message; never throws. Publishes its alerts.
+  void handle(const bus::Received& received) {
+    reporter->addCounter("files_in");
+    if (received.header.payload_type() != v1::CompletedFile::descriptor()->full_name() ||
+        !file.ParseFromString(received.payload)) {
+      reporter->addCounter("bad_messages");
+      log->warn("ignoring unusable message on {} (type '{}')", received.topic, received.header.payload_type());
+      return;
+    }
+    FileResult result = classifier.classify(file);
+    switch (result.outcome) {
+      case FileOutcome::kNonText:
+        reporter->addCounter("skipped_non_text");
+        log->debug("skipping non-text file {} ({})", file.filename(), result.skip_reason);
+        return;
+      case FileOutcome::kError:
+        reporter->addCounter("errors");
+        log->error("cannot classify {}: {}", file.filename(), result.skip_reason);
+        return;
+      case FileOutcome::kClassified:
+        break;
+    }
+    reporter->addCounter("products_parsed");
+    if (result.issue_count > 0) {
+      reporter->addCounter("products_with_issues");
+      log->debug("{}: {} parse issue(s)", file.filename(), result.issue_count);
+    }
+    for (TopicAlert& a : result.alerts) {
+      try {
+        publisher->publish(a.topic, a.alert);
+      } catch (const std::exception& e) {
+        reporter->addCounter("errors");
+        log->error("cannot publish alert {} of {}: {}", a.topic, file.filename(), e.what());
+        continue;
+      }
+      reporter->addCounter("alerts_published");
+      reporter->addCounter(tierCounter(a.alert.tier()));
+      if (a.alert.tier() <= v1::PRIORITY_TIER_WARNING) {
+        log->info("{} {} {} ({}, {} zones) from {}", a.alert.event_name(), a.alert.action(), a.alert.office(),
+                  a.topic, a.alert.ugc_size(), file.filename());
+      }
+      writeLog(a.json_line);
+    }
+  }
+
+  void writeLog(const std::string& line) {
+    if (!alert_log.is_open() || line.empty()) return;
+    alert_log << line << '\n';
+    alert_log.flush();
+    if (!alert_log) {
+      reporter->addCounter("alert_log_errors");
+      log->warn("cannot write alert log {}", options.alert_log);
+      alert_log.clear();
+    }
+  }
+
+  void refreshStats() {
+    auto ps = publisher->stats();
+    reporter->setCounter("bus_published", ps.published);
+    reporter->setCounter("bus_redelivered", ps.redelivered);
+    reporter->setCounter("bus_replayed", ps.replayed);
+    reporter->setCounter("bus_blocked_us", ps.blocked_us);
+    reporter->setGauge("queue_depth", static_cast<double>(ps.max_group_queue));
+    reporter->setGauge("downstream_replicas", static_cast<double>(ps.replicas));
+    auto ss = subscriber->stats();
+    reporter->setCounter("bus_received", ss.received);
+    reporter->setCounter("bus_duplicates", ss.duplicates);
+    reporter->setCounter("bus_gaps", ss.gaps);
+  }
+
+  void publishStats(SteadyClock::time_point now) {
+    refreshStats();
+    v1::ServiceStats stats = reporter->build(now);
+    publisher->publish(reporter->topic(), stats, bus::Path::kTapOnly);
+  }
+
+  zmq::context_t& context;
+  AlertClassifierOptions options;
+  std::shared_ptr<spdlog::logger> log;
+  FileClassifier classifier;
+  v1::CompletedFile file;  // reused between messages
+  std::ofstream alert_log;
+  std::unique_ptr<bus::Publisher> publisher;
+  std::unique_ptr<bus::Subscriber> subscriber;
+  std::unique_ptr<runtime::StatsReporter> reporter;
+};
+
+AlertClassifierService::AlertClassifierService(zmq::context_t& context, AlertClassifierOptions options)
+    : impl_(std::make_unique<Impl>(context, std::move(options))) {}
+
+AlertClassifierService::~AlertClassifierService() = default;
+
+std::string AlertClassifierService::tapEndpoint() const { return impl_->publisher->tapEndpoint(); }
+std::string AlertClassifierService::pipelineEndpoint() const { return impl_->publisher->pipelineEndpoint(); }
+
+void AlertClassifierService::start() {
+  Impl& s = *impl_;
+  s.reporter = std::make_unique<runtime::StatsReporter>("alert-classifier", s.options.instance,
+                                                        std::chrono::milliseconds(s.options.stats_interval_ms));
+  if (!s.options.alert_log.empty()) {
+    std::filesystem::path path(s.options.alert_log);
+    std::error_code ec;
+    if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
+    s.alert_log.open(path, std::ios::out | std::ios::app);
+    if (!s.alert_log.is_open()) throw std::runtime_error("cannot open alert log " + s.options.alert_log);
+  }
+  bus::PublisherOptions po;
+  po.producer_id = "alert-classifier." + s.options.instance;
+  po.tap_endpoint = s.options.pub;
+  po.pipeline_endpoint = s.options.pipe;
+  po.pipeline_hwm = s.options.hwm;
+  po.tap_send_hwm = s.options.tap_hwm;
+  po.retention_messages = s.options.retention;
+  s.publisher = std::make_unique<bus::Publisher>(s.context, po);
+  bus::SubscriberOptions so;
+  so.mode = bus::Mode::kPipeline;
+  so.endpoints = {s.options.connect};
+  so.topic_prefixes = {"file."};
+  so.group = s.options.group;
+  so.replica = s.options.instance;
+  so.credit_window = s.options.credit;
+  if (!s.options.state_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(s.options.state_dir, ec);
+    so.state_file = (std::filesystem::path(s.options.state_dir) / "pipeline.state").string();
+  }
+  s.subscriber = std::make_unique<bus::Subscriber>(s.context, so);
+  s.reporter->setLabel("upstream", s.options.connect);
+  s.log->info("alert-classifier {}: files from {} (group {}), alerts on tap {} and pipeline {}", s.options.instance,
+              s.options.connect, s.options.group, s.publisher->tapEndpoint(), s.publisher->pipelineEndpoint());
+}
+
+int AlertClassifierService::run() {
+  Impl& s = *impl_;
+  s.reporter->setState(v1::SERVICE_STATE_RUNNING);
+  auto stopping = [&] { return stop_.load() || runtime::stopRequested(); };
+  while (!stopping()) {
+    auto now = SteadyClock::now();
+    if (s.reporter->due(now)) s.publishStats(now);
+    // Serve downstream (credits, heartbeats, replays), then upstream.
+    s.publisher->poll(std::chrono::milliseconds(0));
+    if (s.publisher->wouldBlock()) {
+      s.subscriber->keepAlive();
+      s.publisher->poll(std::chrono::milliseconds(20));
+      continue;
+    }
+    auto received = s.subscriber->receive(std::chrono::milliseconds(20));
+    if (!received) continue;
+    try {
+      s.handle(*received);
+    } catch (const std::exception& e) {
+      s.reporter->addCounter("errors");
+      s.log->error("error handling {}: {}", received->topic, e.what());
+    }
+    s.subscriber->ack(*received);
+  }
+  s.reporter->setState(v1::SERVICE_STATE_STOPPING);
+  s.publishStats(SteadyClock::now());
+  // Give downstream consumers a moment to take what is queued for them.
+  auto deadline = SteadyClock::now() + std::chrono::milliseconds(500);
+  while (SteadyClock::now() < deadline && s.publisher->stats().max_group_queue > 0) {
+    s.publisher->poll(std::chrono::milliseconds(20));
+  }
+  s.subscriber->close();
+  s.publisher->stop();
+  s.log->info("alert-classifier stopped: {} alerts published", s.reporter->counter("alerts_published"));
+  return 0;
+}
+
+}  // namespace emwin::sinks
