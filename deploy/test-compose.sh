@@ -41,6 +41,10 @@ export EMWIN_PRODUCTS_DIR="$corpus/products"
 export EMWIN_SIM_RATE="${EMWIN_SIM_RATE:-100000Bps}"
 export EMWIN_HEALTH_INTERVAL="${EMWIN_HEALTH_INTERVAL:-3s}"
 export EMWIN_DISK_WRITER_LOG_LEVEL=debug   # each write is logged: "wrote <path>"
+# The simulator loops over the same products (new /FD per round, ~16 s a round at this rate);
+# a dedupe window shorter than a round lets every round through as new files, and longer than
+# the simulator's 6 s warning retransmissions keeps those suppressed.
+export EMWIN_ASSEMBLER_ARGS="${EMWIN_ASSEMBLER_ARGS:---dedupe-window-s 10}"
 export EMWIN_PUBLISH_IP=127.0.0.1
 for p in INGEST_TAP INGEST_PIPE ASSEMBLER_TAP ASSEMBLER_PIPE ALERT_TAP ALERT_PIPE \
          STATS_PUB STATS_INTAKE METRICS PROMETHEUS; do
