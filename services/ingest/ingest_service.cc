@@ -245,6 +245,7 @@ void IngestService::onConnected() {
   fail_pending_ = false;
   asio::error_code ec;
   socket_->set_option(tcp::no_delay(true), ec);
+  if (options_.rcvbuf > 0) socket_->set_option(asio::socket_base::receive_buffer_size(options_.rcvbuf), ec);
   decoder_ = std::make_unique<qbt::Decoder>(*this);
   log_->info("connected to {}", source_);
   sendLogon();

@@ -69,6 +69,7 @@ IngestOptions parseOptions(int argc, const char* const* argv) {
   app.add_option("--rate", o.replay_rate, "replay speed in bytes/s (0 = max)")->envname("EMWIN_RATE")->capture_default_str();
   app.add_option("--linger-ms", o.linger_ms, "keep servicing the publisher this long before exiting")->envname("EMWIN_LINGER_MS")->capture_default_str();
   app.add_option("--wait-consumers", o.wait_consumers, "wait for N pipeline replicas before reading input")->envname("EMWIN_WAIT_CONSUMERS")->capture_default_str();
+  app.add_option("--rcvbuf", o.rcvbuf, "SO_RCVBUF of the server socket in bytes (0 = kernel default)")->envname("EMWIN_RCVBUF")->capture_default_str();
   app.add_option("--seed", o.seed, "backoff jitter seed (0 = random)")->envname("EMWIN_SEED");
   app.add_option("--log-level", o.log_level, "trace..off")->envname("EMWIN_LOG_LEVEL")->capture_default_str();
   try {
@@ -104,7 +105,7 @@ IngestOptions parseOptions(int argc, const char* const* argv) {
   }
   if (o.logon_interval_s < 1 || o.watchdog_s < 1 || o.bad_window_s < 1 || o.connect_timeout_s < 1 ||
       o.max_bad_frames < 0 || o.backoff_min_ms < 0 || o.backoff_max_ms < o.backoff_min_ms ||
-      o.stats_interval_ms < 10 || o.linger_ms < 0 || o.replay_rate < 0 || o.hwm < 1 || o.wait_consumers < 0) {
+      o.stats_interval_ms < 10 || o.linger_ms < 0 || o.replay_rate < 0 || o.hwm < 1 || o.wait_consumers < 0 || o.rcvbuf < 0) {
     throw ConfigError("an interval/limit option is out of range (see --help)", 2);
   }
   if (o.producer_id.empty()) o.producer_id = "ingest." + o.instance;

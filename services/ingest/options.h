@@ -47,6 +47,7 @@ struct IngestOptions {
   double replay_rate = 0;                    // --rate bytes/s for replay (0 = as fast as possible)
   int linger_ms = 1000;                      // after replay/shutdown: keep servicing the publisher this long
   int wait_consumers = 0;                    // wait for N pipeline replicas before reading input
+  int rcvbuf = 0;                            // SO_RCVBUF of the server socket in bytes (0 = kernel default)
   std::uint64_t seed = 0;                    // backoff jitter seed (0 = random)
   std::string log_level = "info";
 };

@@ -19,6 +19,9 @@ int main(int argc, char** argv) {
   app.add_option("--products", o.products_dir, "directory of products (recursive)")->envname("EMWIN_SIM_PRODUCTS")->capture_default_str();
   app.add_option("--rate", rate, "max | <n>fps | <n>Bps (per client)")->capture_default_str();
   app.add_flag("--loop", o.loop, "repeat the products forever (new /FD stamp per round)");
+  app.add_flag("--vary-rounds", o.vary_rounds,
+               "with --loop/--count: later rounds append a marker line so every transmission is a distinct product");
+  app.add_option("--sndbuf", o.sndbuf, "SO_SNDBUF of each client socket in bytes (0 = kernel default)");
   app.add_option("--count", o.count, "stop after this many products (0 = each once)");
   app.add_flag("--once", once, "send each product once, then idle with FILLFILE (default)");
   app.add_option("--seed", o.seed, "seed for ordering and garbage")->capture_default_str();

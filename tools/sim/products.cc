@@ -43,7 +43,9 @@ std::string qbtName(std::string_view source_filename, std::size_t index) {
   name.push_back(kDigits[(index / 36) % 36]);
   name.push_back(kDigits[index % 36]);
   std::string e = upperAlnum(ext, 3);
-  name += "." + (e.empty() ? std::string("TXT") : e);
+  // Appended piecewise: `"." + std::string&&` trips g++ 12's -Wrestrict false positive at -O3.
+  name.push_back('.');
+  name += e.empty() ? std::string_view("TXT") : std::string_view(e);
   return name;
 }
 

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "qbt/encoder.h"
+#include "runtime/sha256.h"
 
 namespace emwin::sim {
 namespace {
@@ -91,6 +92,7 @@ class Session : public std::enable_shared_from_this<Session> {
     asio::error_code ec;
     socket_.non_blocking(true, ec);
     socket_.set_option(tcp::no_delay(true), ec);
+    if (opt_.sndbuf > 0) socket_.set_option(asio::socket_base::send_buffer_size(opt_.sndbuf), ec);
     auto remote = socket_.remote_endpoint(ec);
     server_.emit("connect client=" + std::to_string(id_) + " peer=" + remote.address().to_string() + ":" +
                  std::to_string(remote.port()));
@@ -136,7 +138,19 @@ class Session : public std::enable_shared_from_this<Session> {
     std::uint32_t blocks = 0;
     bool retransmit = false;
     std::uint32_t bad_blocks = 0;
+    // Content of this transmission when it differs from the product's
+    // (--vary-rounds, rounds after the first); shared by its retransmission.
+    std::shared_ptr<const std::vector<std::uint8_t>> varied;
+    std::string varied_sha256;
   };
+
+  // Bytes and hash of what a transmission sends.
+  static const std::vector<std::uint8_t>& contentOf(const Tx& tx, const Product& p) {
+    return tx.varied ? *tx.varied : p.content;
+  }
+  static const std::string& sha256Of(const Tx& tx, const Product& p) {
+    return tx.varied ? tx.varied_sha256 : p.sha256;
+  }
 
   void read() {
     auto self = shared_from_this();
@@ -236,7 +250,15 @@ class Session : public std::enable_shared_from_this<Session> {
     tx.product = server_.order()[next_order_++];
     tx.fd = server_.fdBase() + static_cast<std::int64_t>(round_);
     const auto& p = server_.products()[tx.product];
-    tx.blocks = static_cast<std::uint32_t>((p.content.size() + qbt::kBlockSize - 1) / qbt::kBlockSize);
+    if (opt_.vary_rounds && round_ > 0) {
+      // A distinct product per round: the text gets a trailing marker line.
+      auto varied = std::make_shared<std::vector<std::uint8_t>>(p.content);
+      const std::string marker = "\r\r\nEMWIN-SIM ROUND " + std::to_string(round_) + "\r\r\n";
+      varied->insert(varied->end(), marker.begin(), marker.end());
+      tx.varied_sha256 = runtime::sha256Hex(std::span<const std::uint8_t>(*varied));
+      tx.varied = std::move(varied);
+    }
+    tx.blocks = static_cast<std::uint32_t>((contentOf(tx, p).size() + qbt::kBlockSize - 1) / qbt::kBlockSize);
     ++started_;
     return tx;
   }
@@ -282,9 +304,10 @@ class Session : public std::enable_shared_from_this<Session> {
   void appendBlock(Tx& tx) {
     const Product& p = server_.products()[tx.product];
     const std::size_t off = static_cast<std::size_t>(tx.next_block - 1) * qbt::kBlockSize;
-    const std::size_t len = std::min(qbt::kBlockSize, p.content.size() - off);
+    const auto& content = contentOf(tx, p);
+    const std::size_t len = std::min(qbt::kBlockSize, content.size() - off);
     std::array<std::uint8_t, qbt::kBlockSize> block{};
-    std::copy_n(p.content.begin() + static_cast<std::ptrdiff_t>(off), len, block.begin());
+    std::copy_n(content.begin() + static_cast<std::ptrdiff_t>(off), len, block.begin());
     qbt::FrameSpec spec;
     spec.filename = p.name;
     spec.block_number = tx.next_block;
@@ -339,13 +362,16 @@ class Session : public std::enable_shared_from_this<Session> {
     ++products_done_;
     ++server_.stats().products_sent;
     server_.emit("sent client=" + std::to_string(id_) + " file=" + p.name + " size=" +
-                 std::to_string(p.content.size()) + " sha256=" + p.sha256 + " blocks=" + std::to_string(tx.blocks) +
+                 std::to_string(contentOf(tx, p).size()) + " sha256=" + sha256Of(tx, p) + " blocks=" + std::to_string(tx.blocks) +
                  " fd=" + std::to_string(tx.fd) + " retransmit=" + (tx.retransmit ? "1" : "0") +
                  " bad_blocks=" + std::to_string(tx.bad_blocks) + " source=" + p.path);
-    nlohmann::json j = {{"client", id_},          {"file", p.name},       {"size", p.content.size()},
-                        {"sha256", p.sha256},     {"blocks", tx.blocks},  {"fd", tx.fd},
+    nlohmann::json j = {{"client", id_},          {"file", p.name},       {"size", contentOf(tx, p).size()},
+                        {"sha256", sha256Of(tx, p)},     {"blocks", tx.blocks},  {"fd", tx.fd},
                         {"retransmit", tx.retransmit}, {"bad_blocks", tx.bad_blocks}, {"source", p.path}};
-    server_.writeManifest(j.dump());
+    if (server_.hasManifest()) {
+      // Written once the frame's last byte has left through the socket (tryWrite), stamped then.
+      manifest_pending_.push_back({pending_.size(), std::move(j)});
+    }
     if (p.high_priority && !tx.retransmit && opt_.retransmit_delay_s > 0) {
       Tx again = tx;
       again.next_block = 1;
@@ -412,6 +438,9 @@ class Session : public std::enable_shared_from_this<Session> {
       out_.swap(pending_);
       pending_.clear();
       out_off_ = 0;
+      manifest_out_.swap(manifest_pending_);
+      manifest_pending_.clear();
+      manifest_next_ = 0;
       writing_ = true;
       tryWrite();
       return;
@@ -429,6 +458,20 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
+  // Writes the manifest lines of products whose last frame is now wholly in the
+  // kernel's socket buffer, with that time (system clock, for cross-process latency).
+  void flushManifest() {
+    if (manifest_next_ >= manifest_out_.size() || manifest_out_[manifest_next_].first > out_off_) return;
+    const auto sent_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+    while (manifest_next_ < manifest_out_.size() && manifest_out_[manifest_next_].first <= out_off_) {
+      auto& j = manifest_out_[manifest_next_++].second;
+      j["last_block_sent_unix_us"] = sent_us;
+      server_.writeManifest(j.dump());
+    }
+  }
+
   void noteUnblocked() {
     if (!blocked_) return;
     blocked_ = false;
@@ -443,6 +486,7 @@ class Session : public std::enable_shared_from_this<Session> {
       out_off_ += n;
       bytes_sent_ += n;
       server_.stats().bytes += n;
+      if (n > 0) flushManifest();
       if (ec == asio::error::would_block || ec == asio::error::try_again) {
         if (!blocked_) {
           blocked_ = true;
@@ -508,6 +552,9 @@ class Session : public std::enable_shared_from_this<Session> {
   std::vector<std::uint8_t> pending_;
   std::vector<std::uint8_t> out_;
   std::size_t out_off_ = 0;
+  // Manifest entries waiting for their bytes to be written: (end offset in the buffer, entry).
+  std::vector<std::pair<std::size_t, nlohmann::json>> manifest_pending_, manifest_out_;
+  std::size_t manifest_next_ = 0;
   std::uint64_t queued_bytes_ = 0;
   std::uint64_t bytes_sent_ = 0;
   std::uint64_t frames_sent_ = 0;

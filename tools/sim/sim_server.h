@@ -39,6 +39,8 @@ struct SimOptions {
   std::string products_dir = "../shared/corpus/products";
   Rate rate{};                                     // default: as fast as possible
   bool loop = false;                               // repeat the products forever (new /FD per round)
+  bool vary_rounds = false;                        // rounds after the first send distinct content (marker line)
+  int sndbuf = 0;                                  // SO_SNDBUF per client socket (0 = kernel default)
   std::uint64_t count = 0;                         // stop after this many products (0 = each once)
   std::uint64_t seed = 1;                          // ordering and garbage bytes
   int logon_wait_ms = 3000;                        // no logon by then -> V1
@@ -104,6 +106,7 @@ class SimServer {
   void emit(const std::string& line);
   // Appends a JSON line to the manifest file, if any.
   void writeManifest(const std::string& json_line);
+  bool hasManifest() const noexcept { return manifest_.is_open(); }
   void sessionClosed(int id);
   std::string statsLine();
 

@@ -1,0 +1,272 @@
+#pragma once
+// Starts the whole emwin-bus pipeline as real processes on 127.0.0.1 with
+// kernel-chosen ports: emwin-stats, N emwin-disk-writer replicas,
+// emwin-assembler, emwin-sim and emwin-ingest, in the order that lets every
+// consumer join before data flows. Also reads back what reached the disk.
+// Every process is killed when the Pipeline is destroyed.
+// Thread-safety: test-thread only.
+
+#include <sys/stat.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <regex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "runtime/sha256.h"
+#include "support/process.h"
+
+namespace emwin::test {
+
+using namespace std::chrono_literals;
+
+inline std::string tcpEndpoint() { return "tcp://127.0.0.1:" + std::to_string(freeTcpPort()); }
+
+// What the sim said it sent: distinct (name, sha256) pairs and how many lines.
+struct SimManifest {
+  std::set<std::pair<std::string, std::string>> distinct;
+  std::size_t lines = 0;
+};
+
+inline SimManifest parseSent(const Process& sim) {
+  SimManifest m;
+  for (const auto& line : sim.lines()) {
+    if (line.rfind("sent ", 0) != 0) continue;
+    ++m.lines;
+    m.distinct.insert({fieldOf(line, "file"), fieldOf(line, "sha256")});
+  }
+  return m;
+}
+
+// A file found under the output root.
+struct DiskFile {
+  std::string path;
+  std::string name;    // product name (after "<HHMMSS>_<sha8>_")
+  std::string sha256;  // of the bytes on disk
+};
+
+inline std::vector<DiskFile> filesOnDisk(const std::string& root) {
+  std::vector<DiskFile> out;
+  std::error_code ec;
+  if (!std::filesystem::exists(root, ec)) return out;
+  for (auto it = std::filesystem::recursive_directory_iterator(root, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (!it->is_regular_file()) continue;
+    std::string leaf = it->path().filename().string();
+    if (leaf.empty() || leaf[0] == '.' || leaf.size() < 17) continue;  // temp files start with '.'
+    if (leaf.size() > 5 && leaf.substr(leaf.size() - 5) == ".json") continue;
+    DiskFile f;
+    f.path = it->path().string();
+    f.name = leaf.substr(16);  // HHMMSS_ + 8 hex + _
+    f.sha256 = runtime::sha256Hex(std::string_view(readFile(f.path)));
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+inline std::size_t countFiles(const std::string& root) {
+  std::size_t n = 0;
+  std::error_code ec;
+  if (!std::filesystem::exists(root, ec)) return 0;
+  for (auto it = std::filesystem::recursive_directory_iterator(root, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_regular_file() && it->path().filename().string()[0] != '.') ++n;
+  }
+  return n;
+}
+
+// Resident set size of a process in KiB (0 if gone).
+inline long rssKib(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string key;
+  while (in >> key) {
+    if (key == "VmRSS:") {
+      long v = 0;
+      in >> v;
+      return v;
+    }
+    std::string rest;
+    std::getline(in, rest);
+  }
+  return 0;
+}
+
+// How the pipeline is started.
+struct PipelineConfig {
+  int writers = 1;
+  std::vector<std::string> sim_args = {"--once"};
+  std::vector<std::string> ingest_args;
+  std::vector<std::string> assembler_args;
+  std::vector<std::string> writer_args;
+  bool writer_state = true;  // give writers a --state-dir (recovery after restart)
+  std::string products = std::string(EMWIN_CORPUS_DIR) + "/products";
+};
+
+class Pipeline {
+ public:
+  explicit Pipeline(PipelineConfig config) : config_(std::move(config)) {
+    dir_ = makeTempDir("emwin-pipeline");
+    out_ = dir_ + "/out";
+    ingest_pub_ = tcpEndpoint();
+    ingest_pipe_ = tcpEndpoint();
+    asm_pub_ = tcpEndpoint();
+    asm_pipe_ = tcpEndpoint();
+    stats_intake_ = tcpEndpoint();
+    stats_pub_ = tcpEndpoint();
+    http_port_ = freeTcpPort();
+  }
+  ~Pipeline() {
+    // Stop gracefully so sanitizer reports and final stats are flushed, then kill.
+    for (auto* p : all()) p->signal(SIGTERM);
+    for (auto* p : all()) {
+      if (!p->waitExit(5s)) p->kill();
+    }
+    std::error_code ec;
+    if (!::testing::Test::HasFailure()) std::filesystem::remove_all(dir_, ec);
+  }
+
+  void start() {
+    startStats();
+    for (int i = 0; i < config_.writers; ++i) startWriter(i);
+    startAssembler();
+    startSim();
+    startIngest();
+  }
+
+  void startStats() {
+    stats_ = std::make_unique<Process>(ProcessSpec{
+        binaryPath("services/sinks/stats/emwin-stats"),
+        {"--connect", ingest_pub_, "--connect", asm_pub_, "--intake", stats_intake_, "--pub", stats_pub_, "--http",
+         "127.0.0.1:" + std::to_string(http_port_), "--stats-interval-ms", "300", "--stale-after-ms", "5000"},
+        {}, {}, dir_, "stats"});
+  }
+
+  void startWriter(int i) {
+    std::vector<std::string> args = {"--connect", asm_pipe_,  "--out", out_, "--replica", "w" + std::to_string(i),
+                                     "--stats-connect", stats_intake_, "--stats-interval-ms", "300",
+                                     "--no-fsync"};
+    if (config_.writer_state) {
+      args.push_back("--state-dir");
+      args.push_back(dir_ + "/state/w" + std::to_string(i));
+    }
+    args.insert(args.end(), config_.writer_args.begin(), config_.writer_args.end());
+    auto p = std::make_unique<Process>(
+        ProcessSpec{binaryPath("services/sinks/disk_writer/emwin-disk-writer"), args, {}, {}, dir_,
+                    "writer" + std::to_string(i) + "-" + std::to_string(writer_starts_++)});
+    if (static_cast<std::size_t>(i) < writers_.size()) {
+      writers_[i] = std::move(p);
+    } else {
+      writers_.push_back(std::move(p));
+    }
+  }
+
+  void startAssembler() {
+    std::vector<std::string> args = {"--connect", ingest_pipe_, "--pub", asm_pub_, "--pipe", asm_pipe_,
+                                     "--stats-interval-ms", "300", "--wait-consumers",
+                                     std::to_string(config_.writers)};
+    args.insert(args.end(), config_.assembler_args.begin(), config_.assembler_args.end());
+    assembler_ = std::make_unique<Process>(
+        ProcessSpec{binaryPath("services/assembler/emwin-assembler"), args, {}, {}, dir_, "assembler"});
+  }
+
+  void startSim() {
+    std::vector<std::string> args = {"--listen", "127.0.0.1:0", "--products", config_.products,
+                                     "--stats-interval-ms", "500", "--no-server-list"};
+    args.insert(args.end(), config_.sim_args.begin(), config_.sim_args.end());
+    sim_ = std::make_unique<Process>(ProcessSpec{binaryPath("tools/sim/emwin-sim"), args, {}, {}, dir_, "sim"});
+    auto line = sim_->waitForLine(std::regex("^listening "), 10s);
+    ASSERT_TRUE(line) << "sim did not start: " << sim_->text(Stream::kStderr);
+    std::smatch m;
+    std::regex_search(*line, m, std::regex("127\\.0\\.0\\.1:([0-9]+)"));
+    sim_port_ = std::stoi(m[1]);
+  }
+
+  void startIngest() {
+    std::vector<std::string> args = {"--server", "127.0.0.1:" + std::to_string(sim_port_), "--email",
+                                     "pipeline-test@example.org", "--pub", ingest_pub_, "--pipe", ingest_pipe_,
+                                     "--state-dir", dir_ + "/ingest", "--stats-interval-ms", "300",
+                                     "--wait-consumers", "1"};
+    args.insert(args.end(), config_.ingest_args.begin(), config_.ingest_args.end());
+    ingest_ = std::make_unique<Process>(
+        ProcessSpec{binaryPath("services/ingest/emwin-ingest"), args, {}, {}, dir_, "ingest"});
+  }
+
+  // Waits for the sim's "done" line (every product sent once, retransmissions included).
+  bool waitSimDone(std::chrono::milliseconds timeout) {
+    return sim_->waitForLine(std::regex("^done "), timeout).has_value();
+  }
+
+  // Waits until `n` product files are on disk.
+  bool waitFilesOnDisk(std::size_t n, std::chrono::milliseconds timeout) {
+    return waitUntil([&] { return countFiles(out_) >= n; }, timeout);
+  }
+
+  // Diagnostics for a failed assertion: the tail of every log.
+  std::string logs() const {
+    std::string s;
+    for (auto* p : allConst()) {
+      std::string err = p->text(Stream::kStderr);
+      if (err.size() > 3000) err = "..." + err.substr(err.size() - 3000);
+      s += "---- pid " + std::to_string(p->pid()) + " stderr:\n" + err + "\n";
+    }
+    return s;
+  }
+
+  Process& sim() { return *sim_; }
+  Process& ingest() { return *ingest_; }
+  Process& assembler() { return *assembler_; }
+  Process& stats() { return *stats_; }
+  Process& writer(int i) { return *writers_.at(i); }
+  const std::string& out() const { return out_; }
+  const std::string& dir() const { return dir_; }
+  const std::string& assemblerTap() const { return asm_pub_; }
+  const std::string& assemblerPipe() const { return asm_pipe_; }
+  const std::string& ingestTap() const { return ingest_pub_; }
+  int httpPort() const { return http_port_; }
+  std::vector<pid_t> pids() {
+    std::vector<pid_t> v;
+    for (auto* p : all()) v.push_back(p->pid());
+    return v;
+  }
+
+ private:
+  std::vector<Process*> all() {
+    std::vector<Process*> v;
+    for (auto* p : {ingest_.get(), sim_.get(), assembler_.get()}) {
+      if (p) v.push_back(p);
+    }
+    for (auto& w : writers_) {
+      if (w) v.push_back(w.get());
+    }
+    if (stats_) v.push_back(stats_.get());
+    return v;
+  }
+  std::vector<const Process*> allConst() const {
+    std::vector<const Process*> v;
+    for (auto* p : {ingest_.get(), sim_.get(), assembler_.get(), stats_.get()}) {
+      if (p) v.push_back(p);
+    }
+    for (auto& w : writers_) {
+      if (w) v.push_back(w.get());
+    }
+    return v;
+  }
+
+  PipelineConfig config_;
+  std::string dir_, out_;
+  std::string ingest_pub_, ingest_pipe_, asm_pub_, asm_pipe_, stats_intake_, stats_pub_;
+  int http_port_ = 0;
+  int sim_port_ = 0;
+  int writer_starts_ = 0;
+  std::unique_ptr<Process> stats_, assembler_, sim_, ingest_;
+  std::vector<std::unique_ptr<Process>> writers_;
+};
+
+}  // namespace emwin::test
