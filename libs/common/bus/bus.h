@@ -99,7 +99,8 @@ class Publisher {
 
   // Fills msg.header (producer_id, epoch, sequence, produced time, type) and
   // publishes. Blocks while a pipeline group's queue is full, servicing the
-  // pipeline socket meanwhile, until room appears or stop() was called (then
+  // pipeline socket meanwhile, until room appears, stop() was called or a
+  // process stop signal arrived (runtime::stopRequested(); then
   // the message is still retained and counted, and publish returns).
   // Returns the sequence number assigned.
   template <class M>

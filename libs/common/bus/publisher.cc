@@ -11,6 +11,7 @@
 #include <zmq_addon.hpp>
 
 #include "bus/bus.h"
+#include "runtime/signals.h"
 #include "bus/detail.h"
 #include "emwin/bus/v1/control.pb.h"
 #include "runtime/log.h"
@@ -420,7 +421,14 @@ std::uint64_t Publisher::publishSerialized(std::string_view topic, std::string p
   if (!s.stopped && s.anyMatchingFull(m->topic)) {
     const auto start = Clock::now();
     ++s.stats.blocked_count;
-    while (!s.stopped && s.anyMatchingFull(m->topic)) s.service(std::chrono::milliseconds(20));
+    while (!s.stopped && s.anyMatchingFull(m->topic)) {
+      // A stop signal must not wait for a stalled consumer: the message stays retained.
+      if (runtime::stopRequested()) {
+        s.stopped = true;
+        break;
+      }
+      s.service(std::chrono::milliseconds(20));
+    }
     s.stats.blocked_us += static_cast<std::uint64_t>(
         std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count());
   }
