@@ -12,7 +12,8 @@
 # Knobs: EMWIN_TEST_PROJECT (compose project, default emwinci), EMWIN_TEST_TIMEOUT_S (per wait,
 # default 240), EMWIN_TEST_PROMETHEUS=0 (skip Prometheus), EMWIN_TEST_KEEP_IMAGES=0 (remove the
 # built images too), EMWIN_DOCKERD_FLAGS (extra dockerd flags), EMWIN_CORPUS_DIR,
-# EMWIN_TEST_TARGETS (binaries to build, default all), EMWIN_TEST_UP_ARGS (extra `compose up` args).
+# EMWIN_TEST_TARGETS (binaries to build, default all), EMWIN_TEST_UP_ARGS (extra `compose up` args),
+# EMWIN_TEST_NO_BUILD=1 (test the images already built instead of rebuilding).
 # Prints one 'N passed, N failed' line; exit 0 only when every check passed.
 set -euo pipefail
 
@@ -148,6 +149,10 @@ t_base=$(date +%s)
 
 # ---------------------------------------------------------------- 3. images
 # The build context is just what the Dockerfile uses (no build dirs, no .git).
+if [ "${EMWIN_TEST_NO_BUILD:-0}" = 1 ] && docker image inspect "$EMWIN_IMAGE" >/dev/null 2>&1 \
+   && { [ "$with_prom" != 1 ] || docker image inspect emwin-prometheus:latest >/dev/null 2>&1; }; then
+  log "EMWIN_TEST_NO_BUILD=1: testing the existing $EMWIN_IMAGE"
+else
 log "building emwin-bus:latest"
 target_args=()
 [ -n "${EMWIN_TEST_TARGETS:-}" ] && target_args=(--build-arg "EMWIN_TARGETS=$EMWIN_TEST_TARGETS")
@@ -165,6 +170,7 @@ if [ "$with_prom" = 1 ]; then
   docker build --network host -q --build-arg BASE_IMAGE="$EMWIN_BASE_IMAGE" \
     -t emwin-prometheus:latest "$root/deploy/prometheus" >"$workdir/build-prom.log" 2>&1 \
     || { tail -n 20 "$workdir/build-prom.log" >&2; die "docker build emwin-prometheus"; }
+fi
 fi
 t_build=$(date +%s)
 
@@ -247,7 +253,7 @@ three_healthy() { [ "$(containers disk-writer | wc -l)" -eq 3 ] && all_healthy; 
 if wait_for "3 disk-writers healthy" three_healthy; then pass "disk-writer scaled to 3, all healthy"
 else die "3 disk-writers not healthy"; fi
 list_products >"$workdir/before.txt"
-since="$(date -u +%Y-%m-%dT%H:%M:%S)"
+since="$(date -u +%s)"
 n_before=$(wc -l <"$workdir/before.txt")
 more_products() { [ "$(count_products)" -ge $(( n_before + ${EMWIN_TEST_NEW_FILES:-60} )) ]; }
 wait_for "new products after scaling" more_products || die "no new products after scaling"
@@ -256,22 +262,27 @@ comm -13 "$workdir/before.txt" "$workdir/after.txt" >"$workdir/new.txt"
 n_new=$(wc -l <"$workdir/new.txt")
 log "$n_new new files since scaling"
 
-# Who wrote what: every replica logs each file it writes ("wrote <relative path>").
-: >"$workdir/writes.txt"
-i=0
-for id in $(containers disk-writer); do
-  i=$((i + 1))
-  docker logs --since "$since" "$id" 2>&1 | grep -o 'wrote [^ ]*' | sed 's/^wrote //' \
-    | sed "s|^|replica$i |" >>"$workdir/writes.txt" || true
-done
-# A file counts when its relative path (or its full path under /data/products) was logged.
-awk '{sub("^/data/products/", "", $2); print $1, $2}' "$workdir/writes.txt" >"$workdir/writes-rel.txt"
-dups=0; missing=0
-while read -r f; do
-  n=$(awk -v f="$f" '$2 == f' "$workdir/writes-rel.txt" | wc -l)
-  if [ "$n" -gt 1 ]; then dups=$((dups + 1)); log "written $n times: $f"; fi
-  if [ "$n" -eq 0 ]; then missing=$((missing + 1)); fi
-done <"$workdir/new.txt"
+# Who wrote what: every replica logs each file it writes ("wrote <path>"), just after the
+# rename, so the log line can trail the file by a moment: collect until every new file is
+# accounted for (or the deadline passes).
+tally() {
+  : >"$workdir/writes.txt"
+  local i=0 id
+  for id in $(containers disk-writer); do
+    i=$((i + 1))
+    docker logs --since "$since" "$id" 2>&1 | grep -o 'wrote [^ ]*' | sed 's/^wrote //' \
+      | sed "s|^|replica$i |" >>"$workdir/writes.txt" || true
+  done
+  # A file counts when its relative path (or its full path under /data/products) was logged.
+  awk '{sub("^/data/products/", "", $2); print $1, $2}' "$workdir/writes.txt" >"$workdir/writes-rel.txt"
+  awk '{print $2}' "$workdir/writes-rel.txt" | sort | uniq -c | awk '{print $2, $1}' | sort >"$workdir/counts.txt"
+  dups=$(join "$workdir/new.txt" "$workdir/counts.txt" | awk '$2 > 1' | tee "$workdir/dups.txt" | wc -l)
+  missing=$(join -v1 "$workdir/new.txt" "$workdir/counts.txt" | tee "$workdir/missing.txt" | wc -l)
+  [ "$missing" -eq 0 ]
+}
+wait_for "every new file in a replica's log" tally || true
+while read -r f n; do log "written $n times: $f"; done <"$workdir/dups.txt"
+while read -r f; do log "in no replica's log: $f"; done <"$workdir/missing.txt"
 replicas_used=$(awk -v list="$workdir/new.txt" 'BEGIN{while((getline l < list)>0) want[l]=1} ($2 in want){print $1}' \
   "$workdir/writes-rel.txt" | sort -u | wc -l)
 log "writes by replica: $(awk '{print $1}' "$workdir/writes-rel.txt" | sort | uniq -c | tr '\n' ' ')"
