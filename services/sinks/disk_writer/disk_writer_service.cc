@@ -13,6 +13,7 @@
 #include "emwin/bus/v1/file.pb.h"
 #include "emwin/bus/v1/stats.pb.h"
 #include "runtime/log.h"
+#include "runtime/signals.h"
 #include "runtime/sha256.h"
 
 namespace emwin::sinks {
@@ -149,7 +150,7 @@ struct DiskWriterService::Impl {
       // Wait with backoff, keeping our pipeline membership alive.
       auto until = Clock::now() + std::chrono::milliseconds(backoff);
       while (Clock::now() < until) {
-        if (stop.load()) return false;  // not acked: the producer redelivers it
+        if (stop.load() || runtime::stopRequested()) return false;  // not acked: the producer redelivers it
         sub.keepAlive();
         std::this_thread::sleep_for(std::chrono::milliseconds(std::min(backoff, 50)));
       }
@@ -206,7 +207,7 @@ int DiskWriterService::run() {
               s.store.root().string());
   const auto started = Clock::now();
   auto next_stats = started;
-  while (!stop_.load()) {
+  while (!stop_.load() && !runtime::stopRequested()) {
     if (Clock::now() >= next_stats) {
       s.publishStats(sub, started, v1::SERVICE_STATE_RUNNING);
       next_stats = Clock::now() + std::chrono::milliseconds(s.options.stats_interval_ms);

@@ -1,18 +1,11 @@
 // emwin-disk-writer: writes every completed product under --out, atomically.
-#include <csignal>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
 
 #include "disk_writer_service.h"
 #include "runtime/log.h"
-
-namespace {
-emwin::sinks::DiskWriterService* g_service = nullptr;
-extern "C" void onSignal(int) {
-  if (g_service) g_service->requestStop();
-}
-}  // namespace
+#include "runtime/signals.h"
 
 int main(int argc, char** argv) {
   emwin::sinks::DiskWriterOptions o;
@@ -50,14 +43,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
+    emwin::runtime::installStopSignals();
     zmq::context_t context(1);
     emwin::sinks::DiskWriterService service(context, o);
-    g_service = &service;
-    std::signal(SIGINT, onSignal);
-    std::signal(SIGTERM, onSignal);
-    int rc = service.run();
-    g_service = nullptr;
-    return rc;
+    return service.run();
   } catch (const std::exception& e) {
     emwin::runtime::logger("disk-writer")->critical("cannot run: {}", e.what());
     return 2;

@@ -1,18 +1,11 @@
 // emwin-stats: aggregates every service's stats; serves /metrics and /healthz.
-#include <csignal>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
 
 #include "runtime/log.h"
+#include "runtime/signals.h"
 #include "stats_service.h"
-
-namespace {
-emwin::sinks::StatsService* g_service = nullptr;
-extern "C" void onSignal(int) {
-  if (g_service) g_service->requestStop();
-}
-}  // namespace
 
 int main(int argc, char** argv) {
   emwin::sinks::StatsOptions o;
@@ -41,15 +34,11 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
+    emwin::runtime::installStopSignals();
     zmq::context_t context(1);
     emwin::sinks::StatsService service(context, o);
     service.start();
-    g_service = &service;
-    std::signal(SIGINT, onSignal);
-    std::signal(SIGTERM, onSignal);
-    int rc = service.run();
-    g_service = nullptr;
-    return rc;
+    return service.run();
   } catch (const std::exception& e) {
     emwin::runtime::logger("stats")->critical("cannot run: {}", e.what());
     return 2;

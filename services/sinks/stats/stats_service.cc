@@ -13,6 +13,7 @@
 #include "bus/topics.h"
 #include "emwin/bus/v1/stats.pb.h"
 #include "runtime/log.h"
+#include "runtime/signals.h"
 
 namespace emwin::sinks {
 namespace {
@@ -136,7 +137,7 @@ void StatsService::start() {
 int StatsService::run() {
   Impl& s = *impl_;
   auto next_summary = Clock::now();
-  while (!stop_.load()) {
+  while (!stop_.load() && !runtime::stopRequested()) {
     std::vector<zmq::pollitem_t> items;
     if (s.taps) items.push_back({s.taps->socket().handle(), 0, ZMQ_POLLIN, 0});
     if (s.intake) items.push_back({s.intake->handle(), 0, ZMQ_POLLIN, 0});
