@@ -7,6 +7,7 @@
 
 #include "assembly/assembler.h"
 #include "bus/bus.h"
+#include "bus/consumer_options.h"
 #include "bus/topics.h"
 #include "emwin/bus/v1/file.pb.h"
 #include "emwin/bus/v1/segment.pb.h"
@@ -145,18 +146,8 @@ void AssemblerService::start() {
   po.retention_messages = s.options.retention;
   s.publisher = std::make_unique<bus::Publisher>(s.context, po);
   s.assembler = std::make_unique<assembly::Assembler>(s.options.assembly, s);
-  bus::SubscriberOptions so;
-  so.mode = bus::Mode::kPipeline;
-  so.endpoints = {s.options.connect};
-  so.topic_prefixes = {"seg."};
-  so.group = s.options.group;
-  so.replica = s.options.instance;
-  so.credit_window = s.options.credit;
-  if (!s.options.state_dir.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(s.options.state_dir, ec);
-    so.state_file = (std::filesystem::path(s.options.state_dir) / "pipeline.state").string();
-  }
+  auto so = bus::pipelineConsumerOptions(s.options.connect, s.options.group, s.options.instance,
+                                         {"seg."}, s.options.credit, s.options.state_dir);
   s.subscriber = std::make_unique<bus::Subscriber>(s.context, so);
   s.reporter->setLabel("upstream", s.options.connect);
   s.log->info("assembler {}: segments from {}, files on tap {} and pipeline {}", s.options.instance,

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "bus/bus.h"
+#include "bus/consumer_options.h"
 #include "emwin/bus/v1/alert.pb.h"
 #include "emwin/bus/v1/file.pb.h"
 #include "emwin/bus/v1/stats.pb.h"
@@ -150,18 +151,8 @@ void AlertClassifierService::start() {
   po.tap_send_hwm = s.options.tap_hwm;
   po.retention_messages = s.options.retention;
   s.publisher = std::make_unique<bus::Publisher>(s.context, po);
-  bus::SubscriberOptions so;
-  so.mode = bus::Mode::kPipeline;
-  so.endpoints = {s.options.connect};
-  so.topic_prefixes = {"file."};
-  so.group = s.options.group;
-  so.replica = s.options.instance;
-  so.credit_window = s.options.credit;
-  if (!s.options.state_dir.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(s.options.state_dir, ec);
-    so.state_file = (std::filesystem::path(s.options.state_dir) / "pipeline.state").string();
-  }
+  auto so = bus::pipelineConsumerOptions(s.options.connect, s.options.group, s.options.instance,
+                                         {"file."}, s.options.credit, s.options.state_dir);
   s.subscriber = std::make_unique<bus::Subscriber>(s.context, so);
   s.reporter->setLabel("upstream", s.options.connect);
   s.log->info("alert-classifier {}: files from {} (group {}), alerts on tap {} and pipeline {}", s.options.instance,

@@ -9,10 +9,12 @@
 #include <nlohmann/json.hpp>
 
 #include "bus/bus.h"
+#include "bus/consumer_options.h"
 #include "bus/topics.h"
 #include "emwin/bus/v1/file.pb.h"
 #include "emwin/bus/v1/stats.pb.h"
 #include "runtime/log.h"
+#include "runtime/options.h"
 #include "runtime/signals.h"
 #include "runtime/sha256.h"
 
@@ -21,12 +23,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 namespace v1 = emwin::bus::v1;
-
-std::string hostName() {
-  char buf[256] = {};
-  if (::gethostname(buf, sizeof buf - 1) != 0) return "local";
-  return buf;
-}
 
 std::string sidecarFor(const v1::CompletedFile& file, const std::string& sha) {
   nlohmann::json j;
@@ -57,7 +53,7 @@ std::string sidecarFor(const v1::CompletedFile& file, const std::string& sha) {
 struct DiskWriterService::Impl {
   Impl(zmq::context_t& ctx, DiskWriterOptions o)
       : context(ctx), options(std::move(o)), store(options.out, options.fsync), log(runtime::logger("disk-writer")) {
-    if (options.instance.empty()) options.instance = hostName();
+    if (options.instance.empty()) options.instance = runtime::defaultInstance();
     if (options.replica.empty()) options.replica = options.instance + "-" + std::to_string(::getpid());
   }
 
@@ -184,18 +180,8 @@ std::map<std::string, std::uint64_t> DiskWriterService::counters() const {
 
 int DiskWriterService::run() {
   Impl& s = *impl_;
-  bus::SubscriberOptions so;
-  so.mode = bus::Mode::kPipeline;
-  so.endpoints = {s.options.connect};
-  so.topic_prefixes = {"file."};
-  so.group = s.options.group;
-  so.replica = s.options.replica;
-  so.credit_window = s.options.credit;
-  if (!s.options.state_dir.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(s.options.state_dir, ec);
-    so.state_file = (std::filesystem::path(s.options.state_dir) / "pipeline.state").string();
-  }
+  auto so = bus::pipelineConsumerOptions(s.options.connect, s.options.group, s.options.replica,
+                                         {"file."}, s.options.credit, s.options.state_dir);
   bus::Subscriber sub(s.context, so);
   if (!s.options.stats_connect.empty()) {
     s.stats_socket = std::make_unique<zmq::socket_t>(s.context, zmq::socket_type::pub);

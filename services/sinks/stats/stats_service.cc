@@ -13,18 +13,13 @@
 #include "bus/topics.h"
 #include "emwin/bus/v1/stats.pb.h"
 #include "runtime/log.h"
+#include "runtime/options.h"
 #include "runtime/signals.h"
 
 namespace emwin::sinks {
 namespace {
 using Clock = std::chrono::steady_clock;
 namespace v1 = emwin::bus::v1;
-
-std::string hostName() {
-  char buf[256] = {};
-  if (::gethostname(buf, sizeof buf - 1) != 0) return "local";
-  return buf;
-}
 }  // namespace
 
 struct StatsService::Impl {
@@ -33,7 +28,7 @@ struct StatsService::Impl {
         options(std::move(o)),
         aggregator(std::chrono::milliseconds(options.stale_after_ms)),
         log(runtime::logger("stats")) {
-    if (options.instance.empty()) options.instance = hostName();
+    if (options.instance.empty()) options.instance = runtime::defaultInstance();
   }
 
   void take(const std::string& topic, const std::string& payload) {
