@@ -106,6 +106,8 @@ struct PipelineConfig {
   std::vector<std::string> assembler_args;
   std::vector<std::string> writer_args;
   bool writer_state = true;  // give writers a --state-dir (recovery after restart)
+  bool classifier = false;   // also run emwin-alert-classifier on the assembler's pipeline
+  int extra_consumers = 0;   // further pipeline consumers the test attaches to the assembler
   std::string products = std::string(EMWIN_CORPUS_DIR) + "/products";
 };
 
@@ -133,11 +135,31 @@ class Pipeline {
   }
 
   void start() {
+    startConsumers();
+    startFeed();
+  }
+
+  // Everything downstream of ingest: stats, writers, classifier, assembler.
+  void startConsumers() {
     startStats();
     for (int i = 0; i < config_.writers; ++i) startWriter(i);
+    if (config_.classifier) startClassifier();
     startAssembler();
+  }
+
+  // The data source: the simulator and ingest.
+  void startFeed() {
     startSim();
     startIngest();
+  }
+
+  void startClassifier() {
+    classifier_pub_ = tcpEndpoint();
+    classifier_ = std::make_unique<Process>(ProcessSpec{
+        binaryPath("services/sinks/alert_classifier/emwin-alert-classifier"),
+        {"--connect", asm_pipe_, "--pub", classifier_pub_, "--pipe", tcpEndpoint(), "--stats-interval-ms", "300",
+         "--alert-log", dir_ + "/alerts.jsonl"},
+        {}, {}, dir_, "classifier"});
   }
 
   void startStats() {
@@ -170,7 +192,8 @@ class Pipeline {
   void startAssembler() {
     std::vector<std::string> args = {"--connect", ingest_pipe_, "--pub", asm_pub_, "--pipe", asm_pipe_,
                                      "--stats-interval-ms", "300", "--wait-consumers",
-                                     std::to_string(config_.writers)};
+                                     std::to_string(config_.writers + (config_.classifier ? 1 : 0) +
+                                                    config_.extra_consumers)};
     args.insert(args.end(), config_.assembler_args.begin(), config_.assembler_args.end());
     assembler_ = std::make_unique<Process>(
         ProcessSpec{binaryPath("services/assembler/emwin-assembler"), args, {}, {}, dir_, "assembler"});
@@ -229,6 +252,7 @@ class Pipeline {
   const std::string& assemblerTap() const { return asm_pub_; }
   const std::string& assemblerPipe() const { return asm_pipe_; }
   const std::string& ingestTap() const { return ingest_pub_; }
+  const std::string& classifierTap() const { return classifier_pub_; }
   int httpPort() const { return http_port_; }
   std::vector<pid_t> pids() {
     std::vector<pid_t> v;
@@ -239,7 +263,7 @@ class Pipeline {
  private:
   std::vector<Process*> all() {
     std::vector<Process*> v;
-    for (auto* p : {ingest_.get(), sim_.get(), assembler_.get()}) {
+    for (auto* p : {ingest_.get(), sim_.get(), assembler_.get(), classifier_.get()}) {
       if (p) v.push_back(p);
     }
     for (auto& w : writers_) {
@@ -250,7 +274,7 @@ class Pipeline {
   }
   std::vector<const Process*> allConst() const {
     std::vector<const Process*> v;
-    for (auto* p : {ingest_.get(), sim_.get(), assembler_.get(), stats_.get()}) {
+    for (auto* p : {ingest_.get(), sim_.get(), assembler_.get(), stats_.get(), classifier_.get()}) {
       if (p) v.push_back(p);
     }
     for (auto& w : writers_) {
@@ -261,11 +285,11 @@ class Pipeline {
 
   PipelineConfig config_;
   std::string dir_, out_;
-  std::string ingest_pub_, ingest_pipe_, asm_pub_, asm_pipe_, stats_intake_, stats_pub_;
+  std::string ingest_pub_, ingest_pipe_, asm_pub_, asm_pipe_, stats_intake_, stats_pub_, classifier_pub_;
   int http_port_ = 0;
   int sim_port_ = 0;
   int writer_starts_ = 0;
-  std::unique_ptr<Process> stats_, assembler_, sim_, ingest_;
+  std::unique_ptr<Process> stats_, assembler_, sim_, ingest_, classifier_;
   std::vector<std::unique_ptr<Process>> writers_;
 };
 
