@@ -1,9 +1,12 @@
 // End-to-end tests of the bus with every process real: sim -> ingest ->
 // assembler -> disk-writer(s), plus emwin-stats. Products come from the real
 // corpus; what reaches the disk is compared with what the sim says it sent.
+#include <sys/mount.h>
+
 #include <csignal>
 #include <map>
 #include <set>
+#include <cstring>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -221,4 +224,53 @@ TEST(Pipeline, StalledTapDoesNotSlowThePipelineAndItsGapsAreCounted) {
   EXPECT_GT(st.missed, 0u);
 }
 
+// A small tmpfs mounted for one test, unmounted whatever happens.
+class TmpfsMount {
+ public:
+  TmpfsMount(std::string path, const std::string& size) : path_(std::move(path)) {
+    std::filesystem::create_directories(path_);
+    ok_ = ::mount("tmpfs", path_.c_str(), "tmpfs", 0, ("size=" + size).c_str()) == 0;
+  }
+  ~TmpfsMount() {
+    if (ok_) ::umount2(path_.c_str(), MNT_DETACH);
+  }
+  bool ok() const { return ok_; }
+  bool resize(const std::string& size) {
+    return ::mount("tmpfs", path_.c_str(), "tmpfs", MS_REMOUNT, ("size=" + size).c_str()) == 0;
+  }
+
+ private:
+  std::string path_;
+  bool ok_ = false;
+};
+
+TEST(Pipeline, FullDiskIsCountedRetriedAndEveryFileLandsOnceSpaceReturns) {
+  Pipeline p(PipelineConfig{});
+  TmpfsMount disk(p.out(), "48k");
+  if (!disk.ok()) GTEST_SKIP() << "cannot mount a tmpfs here (needs root): " << std::strerror(errno);
+  p.start();
+  ASSERT_TRUE(p.waitSimDone(60s * kSlow)) << p.logs();
+  SimManifest sent = parseSent(p.sim());
+  // The disk fills: the writer counts ENOSPC, logs it and keeps retrying the same file.
+  std::string metrics;
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        metrics = scrape(p.httpPort(), "/metrics");
+        return metricSum(metrics, "emwin_io_errors_total", "kind=\"enospc\"") >= 2 &&
+               metricSum(metrics, "emwin_write_retries_total") >= 1;
+      },
+      30s * kSlow))
+      << metrics << p.logs();
+  EXPECT_LT(countFiles(p.out()), sent.distinct.size());
+  EXPECT_TRUE(p.writer(0).running());
+  EXPECT_NE(p.writer(0).text(Stream::kStderr).find("No space left on device"), std::string::npos);
+  // Space comes back: nothing was dropped meanwhile.
+  ASSERT_TRUE(disk.resize("64m"));
+  ASSERT_TRUE(p.waitFilesOnDisk(sent.distinct.size(), 60s * kSlow))
+      << countFiles(p.out()) << " of " << sent.distinct.size() << "\n"
+      << p.logs();
+  expectDiskMatchesSim(p, sent);
+}
+
 }  // namespace emwin::test
+

@@ -62,7 +62,7 @@ struct DiskWriterService::Impl {
     counters[name] += n;
   }
 
-  void publishStats(bus::Subscriber& sub, const Clock::time_point started, v1::ServiceState state) {
+  void publishStats(bus::Subscriber& sub, v1::ServiceState state) {
     if (!stats_socket) return;
     v1::ServiceStats s;
     s.set_service("disk-writer");
@@ -92,6 +92,13 @@ struct DiskWriterService::Impl {
     std::string payload = s.SerializeAsString();
     stats_socket->send(zmq::buffer(topic), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
     stats_socket->send(zmq::buffer(payload), zmq::send_flags::dontwait);
+  }
+
+  // Publishes stats when the interval has passed.
+  void maybePublishStats(bus::Subscriber& sub, v1::ServiceState state) {
+    if (Clock::now() < next_stats) return;
+    publishStats(sub, state);
+    next_stats = Clock::now() + std::chrono::milliseconds(options.stats_interval_ms);
   }
 
   // Handles one message; returns true when it may be acked.
@@ -148,6 +155,7 @@ struct DiskWriterService::Impl {
       while (Clock::now() < until) {
         if (stop.load() || runtime::stopRequested()) return false;  // not acked: the producer redelivers it
         sub.keepAlive();
+        maybePublishStats(sub, v1::SERVICE_STATE_DEGRADED);  // the errors must be visible while we wait
         std::this_thread::sleep_for(std::chrono::milliseconds(std::min(backoff, 50)));
       }
       count("write_retries");
@@ -164,6 +172,8 @@ struct DiskWriterService::Impl {
                                                        std::chrono::system_clock::now().time_since_epoch())
                                                        .count());
   std::uint64_t stats_sequence = 0;
+  Clock::time_point started = Clock::now();
+  Clock::time_point next_stats = Clock::now();
   mutable std::mutex mutex;
   std::map<std::string, std::uint64_t> counters;
 };
@@ -191,18 +201,15 @@ int DiskWriterService::run() {
   }
   s.log->info("disk-writer replica {} of group {}: {} -> {}", s.options.replica, s.options.group, s.options.connect,
               s.store.root().string());
-  const auto started = Clock::now();
-  auto next_stats = started;
+  s.started = Clock::now();
+  s.next_stats = s.started;
   while (!stop_.load() && !runtime::stopRequested()) {
-    if (Clock::now() >= next_stats) {
-      s.publishStats(sub, started, v1::SERVICE_STATE_RUNNING);
-      next_stats = Clock::now() + std::chrono::milliseconds(s.options.stats_interval_ms);
-    }
+    s.maybePublishStats(sub, v1::SERVICE_STATE_RUNNING);
     auto msg = sub.receive(std::chrono::milliseconds(100));
     if (!msg) continue;
     if (s.handle(*msg, sub, stop_)) sub.ack(*msg);
   }
-  s.publishStats(sub, started, v1::SERVICE_STATE_STOPPING);
+  s.publishStats(sub, v1::SERVICE_STATE_STOPPING);
   sub.close();
   s.log->info("disk-writer replica {} stopped", s.options.replica);
   return 0;
