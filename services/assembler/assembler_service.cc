@@ -208,7 +208,8 @@ int AssemblerService::run() {
   s.refreshStats();
   auto partials = s.assembler->partials();
   if (!partials.empty()) {
-    s.log->info("stopping with {} partial file(s); their segments stay in ingest's retention", partials.size());
+    s.log->warn("stopping with {} partial file(s); they are dropped (their blocks were already acknowledged)",
+                partials.size());
   }
   v1::ServiceStats final_stats = s.reporter->build(SteadyClock::now());
   s.publisher->publish(s.reporter->topic(), final_stats, bus::Path::kTapOnly);
