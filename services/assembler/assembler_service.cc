@@ -4,6 +4,9 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <map>
+#include <tuple>
+#include <vector>
 
 #include "assembly/assembler.h"
 #include "bus/bus.h"
@@ -19,6 +22,12 @@
 namespace emwin::services {
 namespace {
 namespace v1 = emwin::bus::v1;
+
+std::uint64_t rejectedCount(const assembly::Stats& st) {
+  std::uint64_t n = 0;
+  for (auto v : st.rejected_segments) n += v;
+  return n;
+}
 using SteadyClock = std::chrono::steady_clock;
 
 std::int64_t toUnixUs(assembly::TimePoint t) {
@@ -32,7 +41,21 @@ struct AssemblerService::Impl : assembly::AssemblerCallbacks {
     if (options.instance.empty()) options.instance = runtime::defaultInstance();
   }
 
+  // Identity of one transmission, as the assembler keys it.
+  using FileKey = std::tuple<std::string, std::int64_t, std::uint32_t>;
+
+  // Acknowledges every segment held for `key` (its file completed or was given up).
+  void release(const FileKey& key) {
+    auto it = held.find(key);
+    if (it == held.end()) return;
+    for (const auto& delivery : it->second) subscriber->ack(delivery);
+    held_count -= it->second.size();
+    held.erase(it);
+  }
+
   void onFile(assembly::CompletedFile&& file) override {
+    const bool from_blocks = file.origin == assembly::Origin::kBlocks;
+    const FileKey key{file.name, file.fd_unix_s, file.block_count};
     v1::CompletedFile msg;
     msg.set_filename(file.name);
     msg.set_size_bytes(file.data.size());
@@ -57,12 +80,15 @@ struct AssemblerService::Impl : assembly::AssemblerCallbacks {
     publisher->publish(bus::topics::file(msg.filename()), msg);
     reporter->addCounter("files_published");
     reporter->addCounter("bytes_published", msg.size_bytes());
+    // Only now, with the file handed on, are its segments acknowledged upstream.
+    if (from_blocks) release(key);
   }
 
   void onEviction(const assembly::Eviction& e) override {
     log->warn("gave up partial file {} (fd {}): {} of {} blocks held, reason {}", e.name, e.fd_unix_s,
               e.blocks_held, e.total_blocks, assembly::evictionReasonName(e.reason));
     reporter->addCounter("evictions." + std::string(assembly::evictionReasonName(e.reason)));
+    release(FileKey{e.name, e.fd_unix_s, e.total_blocks});
   }
 
   // Converts a Segment message; false if it is not usable.
@@ -102,6 +128,7 @@ struct AssemblerService::Impl : assembly::AssemblerCallbacks {
     }
     reporter->setGauge("partial_files", static_cast<double>(st.partial_files));
     reporter->setGauge("partial_bytes", static_cast<double>(st.partial_bytes));
+    reporter->setGauge("unacked_segments", static_cast<double>(held_count));
     auto ps = publisher->stats();
     reporter->setCounter("bus_published", ps.published);
     reporter->setCounter("bus_redelivered", ps.redelivered);
@@ -123,6 +150,10 @@ struct AssemblerService::Impl : assembly::AssemblerCallbacks {
   std::unique_ptr<assembly::Assembler> assembler;
   std::unique_ptr<runtime::StatsReporter> reporter;
   std::uint64_t bad_messages = 0;
+  // Deliveries of segments stored in partial files, not yet acknowledged:
+  // if this process dies, ingest hands them to the next assembler.
+  std::map<FileKey, std::vector<bus::Received>> held;
+  std::size_t held_count = 0;
 };
 
 AssemblerService::AssemblerService(zmq::context_t& context, AssemblerOptions options)
@@ -145,6 +176,16 @@ void AssemblerService::start() {
   po.tap_send_hwm = s.options.tap_hwm;
   po.retention_messages = s.options.retention;
   s.publisher = std::make_unique<bus::Publisher>(s.context, po);
+  // Segments of partial files stay unacknowledged, so they count against the
+  // credit ingest grants us: keep the partial-file memory cap below that, or
+  // the pipeline would wait for blocks it can no longer be sent.
+  const std::size_t credit_blocks = s.options.credit > 128 ? s.options.credit - 64 : s.options.credit / 2;
+  const std::size_t credit_cap = credit_blocks * assembly::Assembler::kBlockCost;
+  if (s.options.assembly.max_partial_bytes > credit_cap) {
+    s.log->info("partial-file memory cap lowered to {} bytes to fit the credit window of {} segments", credit_cap,
+                s.options.credit);
+    s.options.assembly.max_partial_bytes = credit_cap;
+  }
   s.assembler = std::make_unique<assembly::Assembler>(s.options.assembly, s);
   auto so = bus::pipelineConsumerOptions(s.options.connect, s.options.group, s.options.instance,
                                          {"seg."}, s.options.credit, s.options.state_dir);
@@ -199,8 +240,29 @@ int AssemblerService::run() {
       s.subscriber->ack(*received);
       continue;
     }
+    // Hold the delivery with its file; it is acknowledged when the file completes
+    // or is evicted (release()). What the assembler does not keep is acked now.
+    const auto& st = s.assembler->stats();
+    const std::uint64_t dropped_before = st.duplicate_blocks + st.fill_dropped + rejectedCount(st);
+    const std::uint64_t suppressed_before = st.retransmissions_suppressed;
+    const Impl::FileKey key{segment.filename, segment.fd_unix_s, segment.total_blocks};
+    received->payload.clear();
+    received->topic.clear();
+    s.held[key].push_back(std::move(*received));
+    ++s.held_count;
     s.assembler->add(segment, msg.source());
-    s.subscriber->ack(*received);
+    if (st.duplicate_blocks + st.fill_dropped + rejectedCount(st) != dropped_before) {
+      // Not stored (duplicate block, fill or rejected): nothing to keep it for.
+      auto it = s.held.find(key);
+      if (it != s.held.end() && !it->second.empty()) {
+        s.subscriber->ack(it->second.back());
+        it->second.pop_back();
+        --s.held_count;
+        if (it->second.empty()) s.held.erase(it);
+      }
+    } else if (st.retransmissions_suppressed != suppressed_before) {
+      s.release(key);  // the file completed as a known retransmission: nothing was published
+    }
   } catch (const zmq::error_t& e) {
     if (e.num() != EINTR) throw;  // a signal interrupted a zmq call: loop to check the stop flag
   }
@@ -208,8 +270,8 @@ int AssemblerService::run() {
   s.refreshStats();
   auto partials = s.assembler->partials();
   if (!partials.empty()) {
-    s.log->warn("stopping with {} partial file(s); they are dropped (their blocks were already acknowledged)",
-                partials.size());
+    s.log->info("stopping with {} partial file(s); their segments are unacknowledged, so ingest hands them to "
+                "the next assembler", partials.size());
   }
   v1::ServiceStats final_stats = s.reporter->build(SteadyClock::now());
   s.publisher->publish(s.reporter->topic(), final_stats, bus::Path::kTapOnly);

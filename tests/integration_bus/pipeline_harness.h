@@ -189,14 +189,15 @@ class Pipeline {
     }
   }
 
+  // Starts (or restarts) the assembler.
   void startAssembler() {
     std::vector<std::string> args = {"--connect", ingest_pipe_, "--pub", asm_pub_, "--pipe", asm_pipe_,
                                      "--stats-interval-ms", "300", "--wait-consumers",
                                      std::to_string(config_.writers + (config_.classifier ? 1 : 0) +
                                                     config_.extra_consumers)};
     args.insert(args.end(), config_.assembler_args.begin(), config_.assembler_args.end());
-    assembler_ = std::make_unique<Process>(
-        ProcessSpec{binaryPath("services/assembler/emwin-assembler"), args, {}, {}, dir_, "assembler"});
+    assembler_ = std::make_unique<Process>(ProcessSpec{binaryPath("services/assembler/emwin-assembler"), args, {},
+                                                       {}, dir_, "assembler-" + std::to_string(assembler_starts_++)});
   }
 
   void startSim() {
@@ -289,6 +290,7 @@ class Pipeline {
   int http_port_ = 0;
   int sim_port_ = 0;
   int writer_starts_ = 0;
+  int assembler_starts_ = 0;
   std::unique_ptr<Process> stats_, assembler_, sim_, ingest_, classifier_;
   std::vector<std::unique_ptr<Process>> writers_;
 };

@@ -224,6 +224,32 @@ TEST(Pipeline, StalledTapDoesNotSlowThePipelineAndItsGapsAreCounted) {
   EXPECT_GT(st.missed, 0u);
 }
 
+TEST(Pipeline, AssemblerKilledWithPartialFilesOpenLosesNoProduct) {
+  PipelineConfig c;
+  // Multi-block products at a slow pace, so that files are open when the assembler dies.
+  c.products = std::string(EMWIN_CORPUS_DIR) + "/products/marine_weather_message";
+  c.sim_args = {"--once", "--rate", "25fps"};
+  Pipeline p(c);
+  p.start();
+  std::string metrics;
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        metrics = scrape(p.httpPort(), "/metrics");
+        return metricSum(metrics, "emwin_files_completed_total") >= 3 &&
+               metricSum(metrics, "emwin_unacked_segments", "service=\"assembler\"") > 0;
+      },
+      60s * kSlow))
+      << metrics << p.logs();
+  p.assembler().kill();  // SIGKILL: partial files die with it, unacknowledged
+  p.startAssembler();
+  ASSERT_TRUE(p.waitSimDone(90s * kSlow)) << p.logs();
+  SimManifest sent = parseSent(p.sim());
+  ASSERT_TRUE(p.waitFilesOnDisk(sent.distinct.size(), 60s * kSlow))
+      << countFiles(p.out()) << " of " << sent.distinct.size() << "\n"
+      << p.logs();
+  expectDiskMatchesSim(p, sent);
+}
+
 // A small tmpfs mounted for one test, unmounted whatever happens.
 class TmpfsMount {
  public:
