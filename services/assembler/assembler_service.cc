@@ -11,6 +11,7 @@
 #include "assembly/assembler.h"
 #include "bus/bus.h"
 #include "bus/consumer_options.h"
+#include "bus/stats_report.h"
 #include "bus/topics.h"
 #include "emwin/bus/v1/file.pb.h"
 #include "emwin/bus/v1/segment.pb.h"
@@ -129,17 +130,8 @@ struct AssemblerService::Impl : assembly::AssemblerCallbacks {
     reporter->setGauge("partial_files", static_cast<double>(st.partial_files));
     reporter->setGauge("partial_bytes", static_cast<double>(st.partial_bytes));
     reporter->setGauge("unacked_segments", static_cast<double>(held_count));
-    auto ps = publisher->stats();
-    reporter->setCounter("bus_published", ps.published);
-    reporter->setCounter("bus_redelivered", ps.redelivered);
-    reporter->setCounter("bus_replayed", ps.replayed);
-    reporter->setCounter("bus_blocked_us", ps.blocked_us);
-    reporter->setGauge("queue_depth", static_cast<double>(ps.max_group_queue));
-    reporter->setGauge("downstream_replicas", static_cast<double>(ps.replicas));
-    auto ss = subscriber->stats();
-    reporter->setCounter("bus_received", ss.received);
-    reporter->setCounter("bus_duplicates", ss.duplicates);
-    reporter->setCounter("bus_gaps", ss.gaps);
+    bus::reportPublisher(*reporter, publisher->stats());
+    bus::reportSubscriber(*reporter, subscriber->stats());
   }
 
   zmq::context_t& context;

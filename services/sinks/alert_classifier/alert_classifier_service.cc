@@ -7,6 +7,7 @@
 
 #include "bus/bus.h"
 #include "bus/consumer_options.h"
+#include "bus/stats_report.h"
 #include "emwin/bus/v1/alert.pb.h"
 #include "emwin/bus/v1/file.pb.h"
 #include "emwin/bus/v1/stats.pb.h"
@@ -94,17 +95,8 @@ struct AlertClassifierService::Impl {
   }
 
   void refreshStats() {
-    auto ps = publisher->stats();
-    reporter->setCounter("bus_published", ps.published);
-    reporter->setCounter("bus_redelivered", ps.redelivered);
-    reporter->setCounter("bus_replayed", ps.replayed);
-    reporter->setCounter("bus_blocked_us", ps.blocked_us);
-    reporter->setGauge("queue_depth", static_cast<double>(ps.max_group_queue));
-    reporter->setGauge("downstream_replicas", static_cast<double>(ps.replicas));
-    auto ss = subscriber->stats();
-    reporter->setCounter("bus_received", ss.received);
-    reporter->setCounter("bus_duplicates", ss.duplicates);
-    reporter->setCounter("bus_gaps", ss.gaps);
+    bus::reportPublisher(*reporter, publisher->stats());
+    bus::reportSubscriber(*reporter, subscriber->stats());
   }
 
   void publishStats(SteadyClock::time_point now) {
