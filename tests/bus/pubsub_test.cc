@@ -39,7 +39,7 @@ TEST_F(BusPubSubTest, TapDeliversInOrderWithTopicFilter) {
   options.pipeline_endpoint.clear();
   Publisher pub(context_, options);
   Subscriber sub(context_, tapConsumer(pub, {"seg.TXT."}));
-  ASSERT_TRUE(joinTap(pub, sub));
+  ASSERT_TRUE(joinTap(pub, sub, "seg.PROBE"));
   while (sub.receive(20ms)) {
   }
   std::vector<std::uint32_t> sent;
@@ -67,6 +67,79 @@ TEST_F(BusPubSubTest, TapDeliversInOrderWithTopicFilter) {
   EXPECT_EQ(got, sent);
   EXPECT_EQ(sub.stats().gaps, 0u);
   EXPECT_GE(sub.stats().filtered_out, 50u);
+}
+
+TEST_F(BusPubSubTest, FilteredTapIsSentOnlyItsFamiliesAndCountsGapsPerFamily) {
+  auto options = localPublisher();
+  options.tap_endpoint = "inproc://family-tap";
+  options.tap_send_hwm = 10;
+  Publisher pub(context_, options);
+  auto tap_options = tapConsumer(pub, {"stats."});
+  tap_options.receive_hwm = 10;
+  Subscriber tap(context_, tap_options);
+  ASSERT_TRUE(joinTap(pub, tap, "stats.probe"));
+  while (tap.receive(20ms)) {
+  }
+  // Segments interleaved with stats: the socket is never sent a segment, and
+  // the global sequence gaps they leave are not counted as losses.
+  std::uint64_t stats_published = 0;
+  for (std::uint32_t i = 1; i <= 6; ++i) {
+    auto seg = segment(i);
+    pub.publish("seg.TXT.A.TXT", seg, Path::kTapOnly);
+    auto st = segment(i);
+    pub.publish("stats.ingest.x", st, Path::kTapOnly);
+    ++stats_published;
+  }
+  std::uint64_t got = 0;
+  std::uint64_t prev_topic_seq = 0;
+  waitUntil([&] { return got == stats_published; },
+            [&] {
+              if (auto r = tap.receive(50ms)) {
+                EXPECT_EQ(r->topic, "stats.ingest.x");
+                if (prev_topic_seq != 0) {
+                  EXPECT_EQ(r->header.topic_sequence(), prev_topic_seq + 1);
+                }
+                prev_topic_seq = r->header.topic_sequence();
+                ++got;
+              }
+            });
+  EXPECT_EQ(got, stats_published);
+  auto before = tap.stats();
+  EXPECT_EQ(before.filtered_out, 0u);  // filtered by the producer, never received
+  EXPECT_EQ(before.gaps, 0u);
+  EXPECT_EQ(before.missed, 0u);
+
+  // Now the tap stalls while 500 stats messages pass its HWM: it counts exactly
+  // what it missed of its family, whatever the segments in between.
+  const std::uint64_t first = prev_topic_seq + 1;
+  for (std::uint32_t i = 1; i <= 500; ++i) {
+    auto seg = segment(i);
+    pub.publish("seg.TXT.A.TXT", seg, Path::kTapOnly);
+    auto st = segment(i);
+    pub.publish("stats.ingest.x", st, Path::kTapOnly);
+  }
+  std::uint64_t received = 0;
+  std::uint64_t highest = 0;
+  while (auto r = tap.receive(50ms)) {
+    ++received;
+    highest = r->header.topic_sequence();
+  }
+  auto last_msg = segment(0);
+  pub.publish("stats.ingest.x", last_msg, Path::kTapOnly);
+  const std::uint64_t last = first + 500;
+  waitUntil([&] { return highest == last; },
+            [&] {
+              if (auto r = tap.receive(50ms)) {
+                ++received;
+                highest = r->header.topic_sequence();
+              }
+            });
+  const auto after = tap.stats();
+  EXPECT_EQ(highest, last);
+  EXPECT_GT(after.gaps, 0u);
+  EXPECT_LT(received, 500u);
+  EXPECT_EQ(received + (after.missed - before.missed), last - first + 1);
+  EXPECT_EQ(after.filtered_out, 0u);
 }
 
 TEST_F(BusPubSubTest, StalledTapCountsGapsWhilePipelineGetsEverything) {

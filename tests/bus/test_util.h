@@ -63,11 +63,12 @@ inline SubscriberOptions tapConsumer(const Publisher& pub, std::vector<std::stri
 }
 
 // Publishes tap-only probes until `sub` has seen one (the SUB is joined).
-inline bool joinTap(Publisher& pub, Subscriber& sub) {
+// A subscriber filtering by topic needs a probe topic of a family it takes.
+inline bool joinTap(Publisher& pub, Subscriber& sub, const std::string& probe_topic = "probe") {
   return waitUntil([&] { auto s = sub.stats(); return s.received + s.filtered_out > 0; },
                    [&] {
                      auto probe = segment(0);
-                     pub.publish("probe", probe, Path::kTapOnly);
+                     pub.publish(probe_topic, probe, Path::kTapOnly);
                      while (sub.receive(10ms)) {
                      }
                    });

@@ -91,7 +91,8 @@ def main():
     ap.add_argument("--proto-dir", default=str(DEFAULT_PROTO), help="dir holding emwin/bus/v1/*.proto")
     ap.add_argument("--protoc", default=os.environ.get("EMWIN_PROTOC", "protoc"))
     ap.add_argument("--server-filter", action="store_true",
-                    help="filter topics in the producer (less traffic, but sequence gaps then mean nothing)")
+                    help="let the producer filter by topic family (less traffic); gaps are then counted per "
+                         "family from Header.topic_sequence")
     args = ap.parse_args()
 
     sys.path.insert(0, str(generated_dir(args)))
@@ -103,7 +104,13 @@ def main():
                                                 server_list_pb2.ServerList, stats_pb2.ServiceStats, stats_pb2.StatsSummary)}
 
     sock = zmq.Context.instance().socket(zmq.SUB)
-    for prefix in (args.topic if args.server_filter and args.topic else [""]):
+    # A family is the topic up to and including its first '.' ("seg.", "file.", "alert.", "stats.");
+    # subscribing whole families keeps Header.topic_sequence gap-free for what we receive.
+    def family(topic):
+        dot = topic.find(".")
+        return topic if dot < 0 else topic[:dot + 1]
+    by_family = bool(args.server_filter and args.topic and "" not in args.topic)
+    for prefix in (sorted({family(t) for t in args.topic}) if by_family else [""]):
         sock.setsockopt(zmq.SUBSCRIBE, prefix.encode())
     for endpoint in args.connect:
         sock.connect(endpoint)
@@ -131,17 +138,19 @@ def main():
         except Exception:
             print(f"bad payload on {topic}", file=sys.stderr)
             continue
-        p = producers.get(header.producer_id)
+        key, seq = header.producer_id, header.sequence
+        if by_family:
+            key, seq = f"{header.producer_id} {family(topic)}", header.topic_sequence
+        p = producers.get(key)
         if p is None:
-            print(f"receiving from {header.producer_id} (first sequence {header.sequence})", file=sys.stderr,
-                  flush=True)
-            p = producers[header.producer_id] = [header.epoch, header.sequence, 0, 0, 0]
+            print(f"receiving from {key} (first sequence {seq})", file=sys.stderr, flush=True)
+            p = producers[key] = [header.epoch, seq, 0, 0, 0]
         elif p[0] != header.epoch:  # producer restarted: its sequence starts again
-            p[0], p[1] = header.epoch, header.sequence
-        elif header.sequence > p[1] + 1:
+            p[0], p[1] = header.epoch, seq
+        elif seq > p[1] + 1:
             p[3] += 1
-            p[4] += header.sequence - p[1] - 1
-        p[1] = max(p[1], header.sequence)
+            p[4] += seq - p[1] - 1
+        p[1] = max(p[1], seq)
         p[2] += 1
         if args.topic and not any(topic.startswith(t) for t in args.topic):
             continue

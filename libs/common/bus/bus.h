@@ -105,7 +105,7 @@ class Publisher {
   // Returns the sequence number assigned.
   template <class M>
   std::uint64_t publish(std::string_view topic, M& msg, Path path = Path::kAll) {
-    fillHeader(*msg.mutable_header(), M::descriptor()->full_name());
+    fillHeader(*msg.mutable_header(), M::descriptor()->full_name(), topic);
     return publishSerialized(topic, msg.SerializeAsString(), path);
   }
 
@@ -113,8 +113,9 @@ class Publisher {
   // fillHeader() (the sequence must be the one just assigned).
   std::uint64_t publishSerialized(std::string_view topic, std::string payload, Path path);
 
-  // Assigns the next sequence number and fills a header.
-  void fillHeader(emwin::bus::v1::Header& header, std::string_view payload_type);
+  // Assigns the next sequence number and fills a header; with a topic, also
+  // the next topic_sequence of the topic's family (see topicFamily()).
+  void fillHeader(emwin::bus::v1::Header& header, std::string_view payload_type, std::string_view topic = {});
 
   // Services the pipeline socket (credits, acks, heartbeats, replays,
   // replica timeouts) for up to `timeout`. Call it from the service loop.
@@ -218,6 +219,10 @@ class Subscriber {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// The family of a topic: the text up to and including its first '.'
+// ("seg.TXT.A.TXT" -> "seg."), or the whole topic if it has no '.'.
+std::string_view topicFamily(std::string_view topic) noexcept;
 
 // True if `topic` starts with one of `prefixes` (or prefixes is empty).
 bool topicMatches(std::string_view topic, const std::vector<std::string>& prefixes) noexcept;

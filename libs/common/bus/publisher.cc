@@ -87,6 +87,7 @@ struct Publisher::Impl {
   std::string pipeline_endpoint;
   std::uint64_t epoch = nextEpoch();
   std::uint64_t sequence = 0;
+  std::map<std::string, std::uint64_t, std::less<>> family_sequence;  // topic family -> last topic_sequence
   bool stopped = false;
   std::deque<MessagePtr> retention;
   std::size_t retention_bytes = 0;
@@ -390,12 +391,18 @@ Publisher::Publisher(zmq::context_t& context, PublisherOptions options) : impl_(
 
 Publisher::~Publisher() = default;
 
-void Publisher::fillHeader(emwin::bus::v1::Header& header, std::string_view payload_type) {
+void Publisher::fillHeader(emwin::bus::v1::Header& header, std::string_view payload_type, std::string_view topic) {
   header.set_producer_id(impl_->options.producer_id);
   header.set_epoch(impl_->epoch);
   header.set_sequence(++impl_->sequence);
   header.set_produced_unix_us(detail::unixMicros());
   header.set_payload_type(std::string(payload_type));
+  if (!topic.empty()) {
+    const std::string_view family = topicFamily(topic);
+    auto it = impl_->family_sequence.find(family);
+    if (it == impl_->family_sequence.end()) it = impl_->family_sequence.emplace(std::string(family), 0).first;
+    header.set_topic_sequence(++it->second);
+  }
 }
 
 std::uint64_t Publisher::publishSerialized(std::string_view topic, std::string payload, Path path) {
@@ -475,6 +482,11 @@ PublisherStats Publisher::stats() const {
 
 std::string Publisher::tapEndpoint() const { return impl_->tap_endpoint; }
 std::string Publisher::pipelineEndpoint() const { return impl_->pipeline_endpoint; }
+
+std::string_view topicFamily(std::string_view topic) noexcept {
+  const auto dot = topic.find('.');
+  return dot == std::string_view::npos ? topic : topic.substr(0, dot + 1);
+}
 
 bool topicMatches(std::string_view topic, const std::vector<std::string>& prefixes) noexcept {
   if (prefixes.empty()) return true;

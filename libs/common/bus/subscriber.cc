@@ -50,8 +50,11 @@ struct Subscriber::Impl {
   zmq::socket_t socket;
   SubscriberStats stats;
   bool closed = false;
-  // Tap: gap tracking per producer.
+  // Tap: gap tracking per producer (subscribed to everything: by Header.sequence)
+  // or per producer and topic family (filtered at the socket: by topic_sequence).
   std::unordered_map<std::string, ProducerTrack> tracks;
+  bool by_family = false;
+  std::string track_key;
   // Pipeline.
   Clock::time_point next_heartbeat;
   std::vector<std::uint64_t> pending_acks;
@@ -180,8 +183,22 @@ struct Subscriber::Impl {
       log->debug("bad payload on topic {}", r.topic);
       return std::nullopt;
     }
-    auto& track = tracks[r.header.producer_id()];
-    const std::uint64_t seq = r.header.sequence();
+    std::uint64_t seq = r.header.sequence();
+    if (by_family) {
+      seq = r.header.topic_sequence();
+      track_key.assign(r.header.producer_id());
+      track_key.push_back('\x1f');
+      track_key.append(topicFamily(r.topic));
+    }
+    if (seq == 0) {  // a producer that does not number its families: no gap tracking
+      if (!topicMatches(r.topic, options.topic_prefixes)) {
+        ++stats.filtered_out;
+        return std::nullopt;
+      }
+      ++stats.received;
+      return r;
+    }
+    auto& track = tracks[by_family ? track_key : r.header.producer_id()];
     if (track.epoch == 0) {
       track.epoch = r.header.epoch();
     } else if (r.header.epoch() != track.epoch) {
@@ -261,7 +278,13 @@ Subscriber::Subscriber(zmq::context_t& context, SubscriberOptions options) : imp
     s.socket = zmq::socket_t(context, zmq::socket_type::sub);
     s.socket.set(zmq::sockopt::rcvhwm, o.receive_hwm);
     s.socket.set(zmq::sockopt::linger, 0);
-    s.socket.set(zmq::sockopt::subscribe, "");
+    // Filter at the producer by whole topic families, so a subscriber to
+    // "stats." is not sent every segment; finer prefixes are applied here.
+    std::set<std::string> subscriptions;
+    for (const auto& prefix : o.topic_prefixes) subscriptions.emplace(topicFamily(prefix));
+    if (subscriptions.empty() || subscriptions.count("") != 0) subscriptions = {""};
+    s.by_family = subscriptions.count("") == 0;
+    for (const auto& sub : subscriptions) s.socket.set(zmq::sockopt::subscribe, sub);
     for (const auto& endpoint : o.endpoints) s.socket.connect(endpoint);
     return;
   }
