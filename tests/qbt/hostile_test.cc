@@ -23,11 +23,27 @@ std::vector<std::uint8_t> goodFrame(const std::string& name = "GOOD.TXT") {
   return encodeFrame(spec, std::vector<std::uint8_t>(100, 'g'));
 }
 
-TEST(QbtHostileTest, TenMegabytesOfJunkStayBounded) {
+// Garbage reports must tile [first, first + total) without gaps or overlaps,
+// every piece but the last exactly Decoder::kGarbageReportBytes long.
+void expectGarbageTiles(const std::vector<BadInput>& bad, std::uint64_t first, std::uint64_t total) {
+  std::uint64_t at = first;
+  for (std::size_t i = 0; i < bad.size(); ++i) {
+    ASSERT_EQ(bad[i].reason, BadReason::kGarbage) << i;
+    EXPECT_EQ(bad[i].stream_offset, at) << i;
+    if (i + 1 < bad.size()) {
+      EXPECT_EQ(bad[i].byte_count, Decoder::kGarbageReportBytes) << i;
+    }
+    EXPECT_LE(bad[i].byte_count, Decoder::kGarbageReportBytes) << i;
+    at += bad[i].byte_count;
+  }
+  EXPECT_EQ(at - first, total);
+}
+
+TEST(QbtHostileTest, TenMegabytesOfJunkStayBoundedAndAreCountedAsTheyStream) {
   std::mt19937 rng(11);
   Recorder rec;
   Decoder d(rec);
-  std::vector<std::uint8_t> chunk(64 * 1024);
+  std::vector<std::uint8_t> chunk(64 * 1024 + 123);  // not a multiple of the report size
   std::uint64_t fed = 0;
   while (fed < 10u * 1024 * 1024) {
     for (std::size_t i = 0; i < chunk.size(); ++i) {
@@ -39,18 +55,53 @@ TEST(QbtHostileTest, TenMegabytesOfJunkStayBounded) {
     d.feed(chunk);
     ASSERT_LE(d.buffered(), Decoder::kMaxBuffered);
     fed += chunk.size();
+    // No sync has come, yet every whole piece of the junk is already reported:
+    // all but the last < kGarbageReportBytes (plus a trailing NUL run of < 6).
+    const std::uint64_t pieces = rec.bad.size();
+    ASSERT_EQ(d.stats().garbage_bytes, pieces * Decoder::kGarbageReportBytes) << fed;
+    ASSERT_LE(pieces * Decoder::kGarbageReportBytes, fed) << fed;
+    ASSERT_GT((pieces + 1) * Decoder::kGarbageReportBytes + 6, fed) << fed;
   }
   EXPECT_TRUE(rec.segments.empty());
   const auto tail = goodFrame();
   d.feed(tail);
   d.finish();
   ASSERT_EQ(rec.segments.size(), 1u);
-  ASSERT_EQ(rec.bad.size(), 1u);
-  EXPECT_EQ(rec.bad[0].reason, BadReason::kGarbage);
-  EXPECT_EQ(rec.bad[0].stream_offset, 0u);
-  EXPECT_GE(rec.bad[0].byte_count, fed - 6);  // the junk may end in NULs joining the sync
-  EXPECT_LE(rec.bad[0].byte_count, fed);
-  EXPECT_EQ(d.stats().garbage_bytes, rec.bad[0].byte_count);
+  EXPECT_GE(d.stats().garbage_bytes, fed - 6);  // the junk may end in NULs joining the sync
+  EXPECT_LE(d.stats().garbage_bytes, fed);
+  expectGarbageTiles(rec.bad, 0, d.stats().garbage_bytes);
+  EXPECT_EQ(d.stats().bad[static_cast<std::size_t>(BadReason::kGarbage)], rec.bad.size());
+}
+
+TEST(QbtHostileTest, GarbagePiecesDoNotDependOnChunking) {
+  std::mt19937 rng(5);
+  std::vector<std::uint8_t> wire;
+  const auto frame = goodFrame();
+  // Two long junk runs (with short NUL runs inside) separated and ended by frames.
+  for (const std::size_t len : {3 * Decoder::kGarbageReportBytes + 17, Decoder::kGarbageReportBytes}) {
+    for (std::size_t i = 0; i < len; ++i) {
+      wire.push_back(i % 5 == 3 ? 0xFF : static_cast<std::uint8_t>(rng() % 255));
+    }
+    wire.insert(wire.end(), frame.begin(), frame.end());
+  }
+  wire[0] = 0x41;
+  Recorder whole;
+  Decoder dw(whole);
+  testing::feedChunked(dw, wire, 0);
+  ASSERT_EQ(whole.segments.size(), 2u);
+  ASSERT_EQ(whole.countBad(BadReason::kGarbage), whole.bad.size());
+  EXPECT_EQ(whole.bad.size(), 4u + 1u);  // 3 pieces + 17 bytes, then exactly one piece
+  for (const std::size_t chunk : {1u, 7u, 4096u, 65537u}) {
+    Recorder rec;
+    Decoder d(rec);
+    testing::feedChunked(d, wire, chunk);
+    ASSERT_EQ(rec.bad.size(), whole.bad.size()) << chunk;
+    for (std::size_t i = 0; i < rec.bad.size(); ++i) {
+      EXPECT_EQ(rec.bad[i].stream_offset, whole.bad[i].stream_offset) << chunk << " " << i;
+      EXPECT_EQ(rec.bad[i].byte_count, whole.bad[i].byte_count) << chunk << " " << i;
+    }
+    EXPECT_EQ(rec.segments.size(), 2u) << chunk;
+  }
 }
 
 TEST(QbtHostileTest, EndlessServerListStaysBounded) {
@@ -65,16 +116,23 @@ TEST(QbtHostileTest, EndlessServerListStaysBounded) {
   while (entries.size() < 64 * 1024) entries += "host.example.com:2211|";
   std::vector<std::uint8_t> chunk(entries.begin(), entries.end());
   xorInPlace(chunk);
+  std::uint64_t fed = start.size();
   for (int i = 0; i < 160; ++i) {  // ~10 MB
     d.feed(chunk);
     ASSERT_LE(d.buffered(), Decoder::kMaxBuffered);
+    fed += chunk.size();
   }
   d.feed(goodFrame());
   d.finish();
   EXPECT_TRUE(rec.lists.empty());
+  ASSERT_FALSE(rec.bad.empty());
+  EXPECT_EQ(rec.bad[0].reason, BadReason::kServerListTooLong);
   EXPECT_EQ(rec.countBad(BadReason::kServerListTooLong), 1u);
-  EXPECT_EQ(rec.countBad(BadReason::kGarbage), 1u);
-  EXPECT_EQ(rec.bad.size(), 2u);
+  // After the capped frame, the rest of it is one garbage run, reported in pieces.
+  const std::uint64_t list_start = 6;
+  const std::uint64_t rest = fed - list_start - (Decoder::kMaxServerListBytes + 1);
+  expectGarbageTiles(std::vector<BadInput>(rec.bad.begin() + 1, rec.bad.end()),
+                     list_start + Decoder::kMaxServerListBytes + 1, rest);
   ASSERT_EQ(rec.segments.size(), 1u);  // the frame after it still decodes
 }
 

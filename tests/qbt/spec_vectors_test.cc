@@ -224,6 +224,10 @@ INSTANTIATE_TEST_SUITE_P(
         MalformedCase{"Dl1025", "/PFA.TXT/PN1/PT1/CS0" + kFd + " /DL1025", BadReason::kBadLength},
         MalformedCase{"DlBillion", "/PFA.TXT/PN1/PT1/CS0" + kFd + " /DL1000000000",
                       BadReason::kBadLength},
+        MalformedCase{"DlElevenDigits", "/PFA.TXT/PN1/PT1/CS0" + kFd + " /DL99999999999",
+                      BadReason::kBadLength},
+        MalformedCase{"DlThirtyDigits", "/PFA.TXT/PN1/PT1/CS0" + kFd + " /DL" + std::string(30, '9'),
+                      BadReason::kBadLength},
         MalformedCase{"ChecksumWrong", "/PFA.TXT/PN1/PT1/CS1" + kFd, BadReason::kChecksum},
         MalformedCase{"NotZlib", "/PFA.TXT/PN1/PT1/CS0" + kFd + " /DL1024", BadReason::kInflate}),
     [](const ::testing::TestParamInfo<MalformedCase>& info) { return info.param.name; });

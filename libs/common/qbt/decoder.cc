@@ -11,7 +11,8 @@
 // skipped and a header ("/PF" or a server-list start) is accepted directly.
 // Elsewhere ("hunting") a frame start needs a sync of >= 6 NULs before it. Bytes
 // that are neither frames nor the NULs around them form a garbage run, reported
-// once when it ends. A rejected frame is reported and decoding resumes right after
+// when it ends, and in pieces of kGarbageReportBytes while it lasts (a server
+// that sends only junk is counted as it streams, not at a sync that never comes). A rejected frame is reported and decoding resumes right after
 // its 80-byte header while hunting, so a frame that starts inside a bad body is
 // not lost; the bad body is then part of the following garbage run.
 #include "qbt/decoder.h"
@@ -80,12 +81,17 @@ bool marker(const char* h, std::size_t& pos, const char (&m)[4]) noexcept {
   return true;
 }
 
-bool number(const char* h, std::size_t& pos, std::uint64_t& v) noexcept {
+// Reads decimal digits. More than 10 digits is garbled unless `saturate`, which
+// reads any number of them and caps the value at kSaturated (an out-of-range
+// length is still a length: /DL99999999999 is refused as kBadLength, not as an
+// unparsable header).
+constexpr std::uint64_t kSaturated = 10'000'000'000ull;
+bool number(const char* h, std::size_t& pos, std::uint64_t& v, bool saturate = false) noexcept {
   v = 0;
   std::size_t n = 0;
   while (pos < kHeaderSize - 2 && h[pos] >= '0' && h[pos] <= '9') {
-    if (++n > 10) return false;
-    v = v * 10 + static_cast<std::uint64_t>(h[pos] - '0');
+    if (++n > 10 && !saturate) return false;
+    v = std::min(v * 10 + static_cast<std::uint64_t>(h[pos] - '0'), kSaturated);
     ++pos;
   }
   return n > 0;
@@ -127,7 +133,7 @@ bool parseHeaderFields(const char* h, Header& out) noexcept {
   pos = fd_end;
   skipSpaces(h, pos);
   if (pos < kHeaderSize - 2 && h[pos] == '/') {
-    if (!marker(h, pos, "/DL") || !number(h, pos, out.dl)) return false;
+    if (!marker(h, pos, "/DL") || !number(h, pos, out.dl, true)) return false;
     out.has_dl = true;
     skipSpaces(h, pos);
   }
@@ -429,6 +435,12 @@ struct Decoder::Impl {
       nul_run = 0;
       const void* next = std::memchr(p + i + 1, kWireNul, n - i - 1);
       i = next ? static_cast<std::size_t>(static_cast<const std::uint8_t*>(next) - p) : n;
+      // Every byte of [garbage_start, base + i) is decided garbage (NULs inside
+      // the run included): report whole pieces now.
+      while (base + i - garbage_start >= kGarbageReportBytes) {
+        report(BadReason::kGarbage, garbage_start, kGarbageReportBytes, {});
+        garbage_start += kGarbageReportBytes;
+      }
     }
     offset = base + i;
     return i;

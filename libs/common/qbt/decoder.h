@@ -46,6 +46,10 @@ class Decoder {
   static constexpr std::size_t kMaxBuffered = 8192;
   // Server-list frames longer than this are rejected (kServerListTooLong).
   static constexpr std::size_t kMaxServerListBytes = 4096;
+  // A garbage run is reported (kGarbage) in pieces of this many bytes as it
+  // streams, then the rest when it ends, so a stream of junk that never syncs
+  // is counted while it flows. Piece boundaries do not depend on chunking.
+  static constexpr std::size_t kGarbageReportBytes = 64 * 1024;
 
   explicit Decoder(DecoderCallbacks& callbacks);
   ~Decoder();
