@@ -107,7 +107,7 @@ std::vector<std::uint8_t> rawFrame(const std::string& header, const std::vector<
 }
 
 std::string headerText(const std::string& name, std::uint64_t pn, std::uint64_t pt, std::uint64_t cs, long long dl) {
-  std::string h = "/PF" + name + "/PN " + std::to_string(pn) + " /PT " + std::to_string(pt) + " /CS " +
+  std::string h = "/PF" + name + "/PN" + std::to_string(pn) + " /PT" + std::to_string(pt) + " /CS" +
                   std::to_string(cs) + " /FD" + qbt::formatFd(1772550000);
   if (dl >= 0) h += " /DL" + std::to_string(dl);
   return h;

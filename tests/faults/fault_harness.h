@@ -69,7 +69,9 @@ bool writeAll(int fd, const std::vector<std::uint8_t>& bytes, const std::atomic<
 // to 78 bytes plus CR LF (not truncated when longer), `body`, six-NUL suffix.
 std::vector<std::uint8_t> rawFrame(const std::string& header, const std::vector<std::uint8_t>& body,
                                    bool suffix = true);
-// Header text "/PF<name>/PN <pn> /PT <pt> /CS <cs> /FD<fd>" (+ " /DL<dl>" when dl >= 0).
+// Header text "/PF<name>/PN<pn> /PT<pt> /CS<cs> /FD<fd>" (+ " /DL<dl>" when dl >= 0): a
+// well-formed header (values follow their markers directly, as the spec lays them out), so
+// the frame is judged on its values, not refused as unparsable.
 std::string headerText(const std::string& name, std::uint64_t pn, std::uint64_t pt, std::uint64_t cs,
                        long long dl = -1);
 // Wire bytes of a whole file (V1 frames) with a fixed /FD stamp.
