@@ -171,7 +171,11 @@ class Pipeline {
   }
 
   void startWriter(int i) {
-    std::vector<std::string> args = {"--connect", asm_pipe_,  "--out", out_, "--replica", "w" + std::to_string(i),
+    // Appended rather than `"w" + std::to_string(i)`: g++ 12 -O3 reports a false
+    // -Wrestrict on operator+(const char*, std::string&&) here.
+    std::string replica = "w";
+    replica += std::to_string(i);
+    std::vector<std::string> args = {"--connect", asm_pipe_,  "--out", out_, "--replica", replica,
                                      "--stats-connect", stats_intake_, "--stats-interval-ms", "300",
                                      "--no-fsync"};
     if (config_.writer_state) {
@@ -181,7 +185,7 @@ class Pipeline {
     args.insert(args.end(), config_.writer_args.begin(), config_.writer_args.end());
     auto p = std::make_unique<Process>(
         ProcessSpec{binaryPath("services/sinks/disk_writer/emwin-disk-writer"), args, {}, {}, dir_,
-                    "writer" + std::to_string(i) + "-" + std::to_string(writer_starts_++)});
+                    "writer" + replica.substr(1) + "-" + std::to_string(writer_starts_++)});
     if (static_cast<std::size_t>(i) < writers_.size()) {
       writers_[i] = std::move(p);
     } else {
