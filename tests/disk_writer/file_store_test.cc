@@ -203,6 +203,42 @@ TEST(FileStore, SidecarJsonWrittenBesideProduct) {
   EXPECT_EQ(readFile(side), i.sidecar_json);
 }
 
+// Directories are cached after the first write; one removed behind the
+// writer's back is created again, not an error.
+TEST(FileStore, DirectoryRemovedBetweenWritesIsCreatedAgain) {
+  TempDir dir;
+  FileStore store(dir.path());
+  std::string a = "first product", b = "second product";
+  auto ra = store.write(info("AFDDMX.TXT", a), bytes(a));
+  ASSERT_EQ(ra.status, WriteStatus::kWritten) << ra.error;
+  fs::remove_all(ra.path.parent_path().parent_path());  // the whole day
+  auto rb = store.write(info("AFDOAX.TXT", b), bytes(b));
+  ASSERT_EQ(rb.status, WriteStatus::kWritten) << rb.error;
+  EXPECT_EQ(rb.path.parent_path(), ra.path.parent_path());
+  EXPECT_EQ(readFile(rb.path), b);
+  EXPECT_EQ(allFiles(dir.path()).size(), 1u);
+}
+
+// A file already at the final path with another size is replaced (same size is
+// the idempotent no-op); either way no temp file is left behind.
+TEST(FileStore, PresentFileOfAnotherSizeIsReplacedSameSizeIsKept) {
+  TempDir dir;
+  FileStore store(dir.path());
+  std::string content = "the real product";
+  auto first = store.write(info("ZFPDMX.TXT", content), bytes(content));
+  ASSERT_EQ(first.status, WriteStatus::kWritten) << first.error;
+  std::ofstream(first.path, std::ios::binary | std::ios::trunc) << "cut";
+  auto again = store.write(info("ZFPDMX.TXT", content), bytes(content));
+  EXPECT_EQ(again.status, WriteStatus::kWritten) << again.error;
+  EXPECT_EQ(readFile(first.path), content);
+  std::string same_size(content.size(), 'x');
+  std::ofstream(first.path, std::ios::binary | std::ios::trunc) << same_size;
+  auto third = store.write(info("ZFPDMX.TXT", content), bytes(content));
+  EXPECT_EQ(third.status, WriteStatus::kAlreadyPresent);
+  EXPECT_EQ(readFile(first.path), same_size);
+  EXPECT_EQ(allFiles(dir.path()).size(), 1u);
+}
+
 TEST(FileStore, PermissionErrorIsReportedNotThrown) {
   if (::geteuid() == 0) {
     // Root ignores permission bits; use a path whose parent is a regular file instead.

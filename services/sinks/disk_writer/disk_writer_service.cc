@@ -7,6 +7,7 @@
 #include <thread>
 
 #include <nlohmann/json.hpp>
+#include <openssl/evp.h>
 
 #include "bus/bus.h"
 #include "bus/consumer_options.h"
@@ -47,6 +48,41 @@ std::string sidecarFor(const v1::CompletedFile& file, const std::string& sha) {
   j["sequence"] = file.header().sequence();
   return j.dump();
 }
+
+// SHA-256 re-check of each file with one fetched digest and one reused
+// context (runtime::sha256Hex fetches and allocates both per call); falls
+// back to runtime::sha256Hex if OpenSSL refuses.
+class Sha256Hasher {
+ public:
+  Sha256Hasher() : md_(EVP_MD_fetch(nullptr, "SHA256", nullptr)), ctx_(EVP_MD_CTX_new()) {}
+  ~Sha256Hasher() {
+    EVP_MD_CTX_free(ctx_);
+    EVP_MD_free(md_);
+  }
+  Sha256Hasher(const Sha256Hasher&) = delete;
+  Sha256Hasher& operator=(const Sha256Hasher&) = delete;
+
+  std::string hex(std::string_view bytes) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (md_ == nullptr || ctx_ == nullptr || EVP_DigestInit_ex2(ctx_, md_, nullptr) != 1 ||
+        EVP_DigestUpdate(ctx_, bytes.data(), bytes.size()) != 1 || EVP_DigestFinal_ex(ctx_, digest, &len) != 1 ||
+        len != 32) {
+      return runtime::sha256Hex(bytes);
+    }
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out(64, '0');
+    for (unsigned int i = 0; i < len; ++i) {
+      out[2 * i] = kHex[digest[i] >> 4];
+      out[2 * i + 1] = kHex[digest[i] & 0xF];
+    }
+    return out;
+  }
+
+ private:
+  EVP_MD* md_;
+  EVP_MD_CTX* ctx_;
+};
 
 }  // namespace
 
@@ -103,7 +139,7 @@ struct DiskWriterService::Impl {
 
   // Handles one message; returns true when it may be acked.
   bool handle(const bus::Received& msg, bus::Subscriber& sub, const std::atomic<bool>& stop) {
-    v1::CompletedFile file;
+    v1::CompletedFile& file = file_;  // reused: its data buffer keeps its capacity
     if (msg.header.payload_type() != v1::CompletedFile::descriptor()->full_name() ||
         !file.ParseFromString(msg.payload)) {
       count("bad_messages");
@@ -113,7 +149,7 @@ struct DiskWriterService::Impl {
     }
     if (options.slow_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(options.slow_ms));
     const auto& data = file.data();
-    std::string sha = runtime::sha256Hex(std::string_view(data));
+    std::string sha = hasher.hex(std::string_view(data));
     if (!file.sha256().empty() && file.sha256() != sha) {
       count("sha256_mismatch");
       log->warn("{}: sha256 in message {} does not match its bytes {}; storing by the computed hash",
@@ -133,7 +169,7 @@ struct DiskWriterService::Impl {
         case WriteStatus::kWritten:
           count("files_written");
           count("bytes_written", data.size());
-          log->debug("wrote {}", r.path.string());
+          if (log->should_log(spdlog::level::debug)) log->debug("wrote {}", r.path.string());
           return true;
         case WriteStatus::kAlreadyPresent:
           count("files_already_present");
@@ -166,6 +202,8 @@ struct DiskWriterService::Impl {
   zmq::context_t& context;
   DiskWriterOptions options;
   FileStore store;
+  Sha256Hasher hasher;
+  v1::CompletedFile file_;
   std::shared_ptr<spdlog::logger> log;
   std::unique_ptr<zmq::socket_t> stats_socket;
   std::uint64_t epoch = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(

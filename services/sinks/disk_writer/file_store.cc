@@ -1,13 +1,13 @@
 #include "file_store.h"
 
 #include <fcntl.h>
+#include <stdio.h>  // renameat2, RENAME_NOREPLACE
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <ctime>
-#include <random>
 
 #include <fmt/format.h>
 
@@ -47,12 +47,18 @@ int writeAll(int fd, std::span<const std::uint8_t> data) {
   return 0;
 }
 
-int fsyncDir(const std::filesystem::path& dir) {
+int fsyncDir(const std::string& dir) {
   int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return errno;
   int rc = ::fsync(fd) == 0 ? 0 : errno;
   ::close(fd);
   return rc;
+}
+
+// One path component that cannot leave its directory.
+bool isSafeComponent(std::string_view part) {
+  return !part.empty() && part != "." && part != ".." && part.find('/') == std::string_view::npos &&
+         part.find('\0') == std::string_view::npos;
 }
 
 }  // namespace
@@ -110,90 +116,153 @@ SanitizedName sanitizeFilename(std::string_view raw) {
 }
 
 FileStore::FileStore(std::filesystem::path root, bool fsync_files)
-    : root_(std::filesystem::absolute(std::move(root)).lexically_normal()), fsync_files_(fsync_files) {
+    : root_(std::filesystem::absolute(std::move(root)).lexically_normal()),
+      root_string_(root_.string()),
+      fsync_files_(fsync_files),
+      pid_(::getpid()) {
   std::error_code ec;
   std::filesystem::create_directories(root_, ec);  // failures surface on write()
+  while (root_string_.size() > 1 && root_string_.back() == '/') root_string_.pop_back();
 }
 
-std::optional<std::filesystem::path> FileStore::relativePath(const StoredFileInfo& info,
-                                                             SanitizedName* sanitized) const {
-  SanitizedName clean = sanitizeFilename(info.name);
-  if (sanitized) *sanitized = clean;
+std::optional<FileStore::Layout> FileStore::layout(const StoredFileInfo& info, SanitizedName& clean) const {
+  clean = sanitizeFilename(info.name);
   if (clean.verdict == NameVerdict::kRejected) return std::nullopt;
   std::time_t t = static_cast<std::time_t>(info.fd_unix_s);
   std::tm tm{};
   gmtime_r(&t, &tm);
-  std::string sha8;
-  for (char c : info.sha256.substr(0, 8)) sha8.push_back(std::isxdigit(static_cast<unsigned char>(c)) ? c : '0');
-  if (sha8.empty()) sha8 = "nohash";
-  std::string day = fmt::format("{:04}-{:02}-{:02}", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
-  std::string leaf = fmt::format("{:02}{:02}{:02}_{}_{}", tm.tm_hour, tm.tm_min, tm.tm_sec, sha8, clean.name);
-  return std::filesystem::path(day) / upperExtension(clean.name) / leaf;
+  char sha8[9] = {};
+  std::size_t n = 0;
+  for (; n < 8 && n < info.sha256.size(); ++n) {
+    const char c = info.sha256[n];
+    sha8[n] = std::isxdigit(static_cast<unsigned char>(c)) ? c : '0';
+  }
+  const std::string_view hash = n == 0 ? std::string_view("nohash") : std::string_view(sha8, n);
+  Layout out;
+  out.day = fmt::format("{:04}-{:02}-{:02}", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+  out.ext = upperExtension(clean.name);
+  out.leaf = fmt::format("{:02}{:02}{:02}_{}_{}", tm.tm_hour, tm.tm_min, tm.tm_sec, hash, clean.name);
+  return out;
+}
+
+std::optional<std::filesystem::path> FileStore::relativePath(const StoredFileInfo& info,
+                                                             SanitizedName* sanitized) const {
+  SanitizedName clean;
+  auto parts = layout(info, clean);
+  if (sanitized) *sanitized = clean;
+  if (!parts) return std::nullopt;
+  return std::filesystem::path(parts->day) / parts->ext / parts->leaf;
+}
+
+int FileStore::ensureDirectory(const std::string& dir) {
+  if (known_dirs_.contains(dir)) return 0;
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return ec.value() != 0 ? ec.value() : EIO;
+  // Bounded: a long-running writer sees a few new day/type directories a day.
+  if (known_dirs_.size() >= kMaxKnownDirs) known_dirs_.clear();
+  known_dirs_.insert(dir);
+  return 0;
 }
 
 WriteResult FileStore::write(const StoredFileInfo& info, std::span<const std::uint8_t> data) {
   WriteResult result;
   SanitizedName clean;
-  auto rel = relativePath(info, &clean);
+  auto parts = layout(info, clean);
   result.name_verdict = clean.verdict;
-  if (!rel) {
+  if (!parts) {
     result.status = WriteStatus::kRejectedName;
     result.error = clean.reason;
     return result;
   }
-  std::filesystem::path final_path = (root_ / *rel).lexically_normal();
-  // Defence in depth: the sanitised components cannot escape, but check anyway.
-  auto [root_end, ignored] = std::mismatch(root_.begin(), root_.end(), final_path.begin(), final_path.end());
-  (void)ignored;
-  if (root_end != root_.end()) {
-    result.status = WriteStatus::kRejectedName;
-    result.error = "escapes_root";
-    return result;
+  // Defence in depth: the sanitised components cannot escape the root (each is
+  // one non-empty component without '/', never "." or ".."), but check anyway.
+  for (const std::string* part : {&parts->day, &parts->ext, &parts->leaf}) {
+    if (!isSafeComponent(*part)) {
+      result.status = WriteStatus::kRejectedName;
+      result.error = "escapes_root";
+      return result;
+    }
   }
+  std::string dir = root_string_;
+  dir.reserve(root_string_.size() + parts->day.size() + parts->ext.size() + 2);
+  dir.append("/").append(parts->day).append("/").append(parts->ext);
+  std::string final_path = dir + "/" + parts->leaf;
   result.path = final_path;
   auto fail = [&](int err, const char* what) {
     result.status = WriteStatus::kIoError;
     result.error_code = err;
-    result.error = fmt::format("{} {}: {}", what, final_path.string(), std::strerror(err));
+    result.error = fmt::format("{} {}: {}", what, final_path, std::strerror(err));
     return result;
   };
+  auto presentWithSameSize = [&] {
+    struct stat st {};
+    return ::stat(final_path.c_str(), &st) == 0 && static_cast<std::uint64_t>(st.st_size) == data.size();
+  };
 
-  struct stat st {};
-  if (::stat(final_path.c_str(), &st) == 0 && static_cast<std::uint64_t>(st.st_size) == data.size()) {
+  // With a sidecar, or where renameat2(RENAME_NOREPLACE) is unsupported, look
+  // before writing; otherwise the no-replace rename below detects a present file
+  // without a stat per new file.
+  const bool look_first = !info.sidecar_json.empty() || !noreplace_rename_;
+  if (look_first && presentWithSameSize()) {
     result.status = WriteStatus::kAlreadyPresent;
     return result;
   }
-  std::error_code ec;
-  std::filesystem::create_directories(final_path.parent_path(), ec);
-  if (ec) return fail(ec.value(), "mkdir");
+  if (int err = ensureDirectory(dir)) return fail(err, "mkdir");
 
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  std::filesystem::path tmp =
-      final_path.parent_path() / fmt::format(".{}.tmp.{}.{:x}", final_path.filename().string(), ::getpid(), rng());
-  auto writeOne = [&](const std::filesystem::path& target, const std::filesystem::path& temp,
-                      std::span<const std::uint8_t> bytes) -> int {
+  const std::string tmp = fmt::format("{}/.{}.tmp.{}.{:x}", dir, parts->leaf, pid_, rng_());
+  // Creates `temp` with `bytes`; recreates the directory once if it vanished
+  // since it was cached. Returns errno or 0; removes `temp` on failure.
+  auto writeTemp = [&](const std::string& temp, std::span<const std::uint8_t> bytes) -> int {
     int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0 && errno == ENOENT) {
+      known_dirs_.erase(dir);
+      if (int err = ensureDirectory(dir)) return err;
+      fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+    }
     if (fd < 0) return errno;
     int err = writeAll(fd, bytes);
     if (err == 0 && fsync_files_ && ::fsync(fd) != 0) err = errno;
     if (::close(fd) != 0 && err == 0) err = errno;
-    if (err == 0 && ::rename(temp.c_str(), target.c_str()) != 0) err = errno;
     if (err != 0) ::unlink(temp.c_str());
     return err;
   };
+  auto renameOver = [&](const std::string& temp, const std::string& target) -> int {
+    if (::rename(temp.c_str(), target.c_str()) == 0) return 0;
+    int err = errno;
+    ::unlink(temp.c_str());
+    return err;
+  };
   if (!info.sidecar_json.empty()) {
-    std::filesystem::path side = final_path;
-    side += ".json";
-    std::filesystem::path side_tmp = tmp;
-    side_tmp += ".json";
+    const std::string side = final_path + ".json";
+    const std::string side_tmp = tmp + ".json";
     auto json = std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(info.sidecar_json.data()),
                                               info.sidecar_json.size());
-    if (int err = writeOne(side, side_tmp, json)) return fail(err, "write sidecar");
+    int err = writeTemp(side_tmp, json);
+    if (err == 0) err = renameOver(side_tmp, side);
+    if (err != 0) return fail(err, "write sidecar");
   }
   // The product itself goes last: its presence means the write is complete.
-  if (int err = writeOne(final_path, tmp, data)) return fail(err, "write");
+  if (int err = writeTemp(tmp, data)) return fail(err, "write");
+  if (look_first) {
+    if (int err = renameOver(tmp, final_path)) return fail(err, "write");
+  } else if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, final_path.c_str(), RENAME_NOREPLACE) != 0) {
+    const int err = errno;
+    if (err == EINVAL || err == ENOSYS || err == ENOTSUP) noreplace_rename_ = false;  // filesystem without it
+    if (err != EEXIST && noreplace_rename_) {
+      ::unlink(tmp.c_str());
+      return fail(err, "write");
+    }
+    // Present (or unknown): same size = idempotent no-op, else replace it as before.
+    if (presentWithSameSize()) {
+      ::unlink(tmp.c_str());
+      result.status = WriteStatus::kAlreadyPresent;
+      return result;
+    }
+    if (int rerr = renameOver(tmp, final_path)) return fail(rerr, "write");
+  }
   if (fsync_files_) {
-    if (int err = fsyncDir(final_path.parent_path())) return fail(err, "fsync dir");
+    if (int err = fsyncDir(dir)) return fail(err, "fsync dir");
   }
   result.status = WriteStatus::kWritten;
   return result;

@@ -2,6 +2,12 @@
 // FileStore: writes completed products under one output root, atomically
 // (temp file + fsync + rename + directory fsync), never outside the root.
 //
+// Per file: the final path is checked by the no-replace rename itself (one
+// stat only when it already exists, or always with a sidecar or on a
+// filesystem without renameat2(RENAME_NOREPLACE)); directories known to exist
+// are cached (re-created if one vanishes), so a new file costs open, write,
+// close and rename.
+//
 // Layout: <root>/<YYYY-MM-DD>/<EXT>/<HHMMSS>_<sha8>_<NAME>, where the date and
 // time are the file's /FD stamp (UTC), EXT the upper-case extension ("NONE"
 // if absent) and NAME the sanitised product name. The sha8 part keeps distinct
@@ -13,9 +19,11 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <random>
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 
 namespace emwin::sinks {
 
@@ -81,8 +89,25 @@ class FileStore {
   const std::filesystem::path& root() const noexcept { return root_; }
 
  private:
+  // Directory names of one file below the root.
+  struct Layout {
+    std::string day;   // YYYY-MM-DD
+    std::string ext;   // upper-case extension or NONE
+    std::string leaf;  // HHMMSS_<sha8>_<NAME>
+  };
+  static constexpr std::size_t kMaxKnownDirs = 4096;
+
+  std::optional<Layout> layout(const StoredFileInfo& info, SanitizedName& clean) const;
+  // Creates `dir` (absolute) unless it is known to exist; returns errno or 0.
+  int ensureDirectory(const std::string& dir);
+
   std::filesystem::path root_;
+  std::string root_string_;  // root_ without a trailing '/'
   bool fsync_files_;
+  bool noreplace_rename_ = true;  // renameat2(RENAME_NOREPLACE) works here (until EINVAL)
+  long pid_;                      // for temp names
+  std::mt19937_64 rng_{std::random_device{}()};
+  std::unordered_set<std::string> known_dirs_;
 };
 
 }  // namespace emwin::sinks
