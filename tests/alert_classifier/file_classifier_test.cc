@@ -2,6 +2,9 @@
 
 #include "file_classifier.h"
 
+#include <algorithm>
+#include <filesystem>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -105,6 +108,47 @@ TEST(FileClassifier, MalformedTextStillClassifiedWithIssues) {
       EXPECT_TRUE(nlohmann::json::accept(a.json_line)) << a.json_line;
     }
   }
+}
+
+// The service classifies into one reused FileResult; what it gets must equal a
+// fresh classification of the same file, whatever came before (more, fewer or
+// no alerts, motion/threats/polygon present or not, a binary skipped).
+TEST(FileClassifier, ReusedResultEqualsFreshResultOverTheCorpusInBothOrders) {
+  std::vector<v1::CompletedFile> files;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(std::string(EMWIN_CORPUS_DIR) + "/products")) {
+    if (e.is_regular_file()) files.push_back(fileOf(e.path().filename().string(), test::readFile(e.path().string())));
+  }
+  std::sort(files.begin(), files.end(),
+            [](const v1::CompletedFile& a, const v1::CompletedFile& b) { return a.filename() < b.filename(); });
+  ASSERT_GT(files.size(), 100u);
+  files.insert(files.begin() + static_cast<std::ptrdiff_t>(files.size() / 2),
+               fileOf("RADAR.GIF", std::string("GIF89a\0\1binary", 14)));
+  std::vector<v1::CompletedFile> reversed(files.rbegin(), files.rend());
+
+  FileClassifier classifier(FileClassifierOptions{.with_json = true});
+  FileResult reused;
+  std::size_t alerts = 0;
+  std::size_t skipped = 0;
+  for (const auto* order : {&files, &reversed}) {
+    for (const auto& f : *order) {
+      classifier.classify(f, reused);
+      const FileResult fresh = classifier.classify(f);
+      ASSERT_EQ(reused.outcome, fresh.outcome) << f.filename();
+      EXPECT_EQ(reused.issue_count, fresh.issue_count) << f.filename();
+      EXPECT_EQ(reused.skip_reason, fresh.skip_reason) << f.filename();
+      ASSERT_EQ(reused.alerts.size(), fresh.alerts.size()) << f.filename();
+      for (std::size_t i = 0; i < fresh.alerts.size(); ++i) {
+        EXPECT_EQ(reused.alerts[i].topic, fresh.alerts[i].topic) << f.filename() << " #" << i;
+        EXPECT_EQ(reused.alerts[i].alert.SerializeAsString(), fresh.alerts[i].alert.SerializeAsString())
+            << f.filename() << " #" << i;
+        EXPECT_EQ(reused.alerts[i].json_line, fresh.alerts[i].json_line) << f.filename() << " #" << i;
+      }
+      alerts += fresh.alerts.size();
+      if (fresh.outcome == FileOutcome::kNonText) ++skipped;
+    }
+  }
+  EXPECT_GT(alerts, files.size());  // the corpus has multi-event products
+  EXPECT_GE(skipped, 2u);  // the GIF, once per order
 }
 
 }  // namespace

@@ -275,8 +275,14 @@ bool parseThreatLine(std::string_view line, ThreatTags& t) {
       {"SPOUT...", &ThreatTags::waterspout},
   }};
   if (line.empty() || !isUpper(line[0])) return false;
+  // Every prefix is dot-free words + "...", so a line can only start with the
+  // prefix that ends at its first "...": compare just those (most lines have
+  // none and are rejected by one search).
+  const std::size_t dots = line.find("...");
+  if (dots == std::string_view::npos) return false;
+  const std::size_t prefix_size = dots + 3;
   for (const Tag& tag : kTags) {
-    if (startsWith(line, tag.prefix)) {
+    if (tag.prefix.size() == prefix_size && startsWith(line, tag.prefix)) {
       std::string_view value = trim(line.substr(tag.prefix.size()));
       // A tag value is short; long prose after "WIND..." is body text.
       if (value.empty() || value.size() > 32) return false;
@@ -288,16 +294,23 @@ bool parseThreatLine(std::string_view line, ThreatTags& t) {
 }
 
 std::string upperCollapsed(const std::vector<std::string_view>& lines, std::size_t begin, std::size_t end) {
-  std::string out;
+  std::size_t bound = 0;
+  for (std::size_t i = begin; i < end; ++i) bound += lines[i].size() + 1;
+  // Written through a pointer into a buffer sized once (no growth, no
+  // per-character capacity checks), then cut to length.
+  std::string out(bound, '\0');
+  char* const first = out.data();
+  char* o = first;
   for (std::size_t i = begin; i < end; ++i) {
     for (char c : lines[i]) {
       char u = (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
       if (u == '\t' || u == '\r') u = ' ';
-      if (u == ' ' && (out.empty() || out.back() == ' ')) continue;
-      out.push_back(u);
+      if (u == ' ' && (o == first || o[-1] == ' ')) continue;
+      *o++ = u;
     }
-    if (!out.empty() && out.back() != ' ') out.push_back(' ');
+    if (o != first && o[-1] != ' ') *o++ = ' ';
   }
+  out.resize(static_cast<std::size_t>(o - first));
   return out;
 }
 
@@ -662,10 +675,11 @@ bool parseUgc(std::string_view block, std::vector<std::string>& codes, std::stri
     if (!tok.empty()) tokens.push_back(tok);
     pos = dash + 1;
   }
-  auto emit = [&](int n) {
-    char buf[8];
-    std::snprintf(buf, sizeof buf, "%03d", n);
-    codes.push_back(prefix + buf);
+  auto emit = [&](int n) {  // n is 0..999 (three digits, or a range of them)
+    std::string& code = codes.emplace_back(prefix);
+    code.push_back(static_cast<char>('0' + n / 100 % 10));
+    code.push_back(static_cast<char>('0' + n / 10 % 10));
+    code.push_back(static_cast<char>('0' + n % 10));
   };
   for (std::size_t i = 0; i < tokens.size(); ++i) {
     std::string_view tok = tokens[i];

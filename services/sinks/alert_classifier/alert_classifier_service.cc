@@ -1,5 +1,6 @@
 #include "alert_classifier_service.h"
 
+#include <array>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -23,9 +24,25 @@ namespace {
 namespace v1 = emwin::bus::v1;
 using SteadyClock = std::chrono::steady_clock;
 
-std::string tierCounter(v1::PriorityTier tier) {
-  if (tier < v1::PRIORITY_TIER_EMERGENCY || tier > v1::PRIORITY_TIER_ROUTINE) return "alerts.unspecified";
-  return "alerts." + std::string(products::tierName(static_cast<products::Tier>(static_cast<int>(tier))));
+// Index 0 = unspecified / out of range; 1..6 = the tiers.
+constexpr std::size_t kTierSlots = 7;
+
+std::size_t tierSlot(v1::PriorityTier tier) {
+  if (tier < v1::PRIORITY_TIER_EMERGENCY || tier > v1::PRIORITY_TIER_ROUTINE) return 0;
+  return static_cast<std::size_t>(tier);
+}
+
+// "alerts.<tier>" counter names, built once.
+const std::array<std::string, kTierSlots>& tierCounters() {
+  static const std::array<std::string, kTierSlots> names = [] {
+    std::array<std::string, kTierSlots> out;
+    out[0] = "alerts.unspecified";
+    for (std::size_t i = 1; i < kTierSlots; ++i) {
+      out[i] = "alerts." + std::string(products::tierName(static_cast<products::Tier>(static_cast<int>(i))));
+    }
+    return out;
+  }();
+  return names;
 }
 }  // namespace
 
@@ -47,7 +64,8 @@ struct AlertClassifierService::Impl {
       log->warn("ignoring unusable message on {} (type '{}')", received.topic, received.header.payload_type());
       return;
     }
-    FileResult result = classifier.classify(file);
+    FileResult& result = result_;  // reused: its alerts keep their allocations
+    classifier.classify(file, result);
     switch (result.outcome) {
       case FileOutcome::kNonText:
         reporter->addCounter("skipped_non_text");
@@ -74,13 +92,41 @@ struct AlertClassifierService::Impl {
         continue;
       }
       reporter->addCounter("alerts_published");
-      reporter->addCounter(tierCounter(a.alert.tier()));
-      if (a.alert.tier() <= v1::PRIORITY_TIER_WARNING) {
-        log->info("{} {} {} ({}, {} zones) from {}", a.alert.event_name(), a.alert.action(), a.alert.office(),
-                  a.topic, a.alert.ugc_size(), file.filename());
+      const std::size_t slot = tierSlot(a.alert.tier());
+      reporter->addCounter(tierCounters()[slot]);
+      ++summary_counts[slot];
+      // Emergencies are rare and must reach operators at once; warnings (tens of
+      // thousands a day on a busy feed) go to debug and into the periodic summary.
+      const auto level = a.alert.tier() == v1::PRIORITY_TIER_EMERGENCY ? spdlog::level::info
+                         : a.alert.tier() <= v1::PRIORITY_TIER_WARNING ? spdlog::level::debug
+                                                                        : spdlog::level::trace;
+      if (log->should_log(level)) {
+        log->log(level, "{} {} {} ({}, {} zones) from {}", a.alert.event_name(), a.alert.action(), a.alert.office(),
+                 a.topic, a.alert.ugc_size(), file.filename());
       }
       writeLog(a.json_line);
     }
+  }
+
+  // Logs at info how many alerts of each tier were published since the last
+  // summary, every summary interval (nothing when there were none).
+  void maybeLogSummary(SteadyClock::time_point now, bool force = false) {
+    if (!force && now < next_summary) return;
+    next_summary = now + std::chrono::seconds(options.summary_interval_s);
+    std::uint64_t total = 0;
+    for (std::uint64_t n : summary_counts) total += n;
+    if (total == 0) return;
+    std::string by_tier;
+    for (std::size_t i = 1; i <= kTierSlots; ++i) {
+      const std::size_t slot = i % kTierSlots;  // the tiers first, unspecified last
+      if (summary_counts[slot] == 0) continue;
+      if (!by_tier.empty()) by_tier += ", ";
+      by_tier += fmt::format("{} {}", summary_counts[slot], tierCounters()[slot].substr(7));
+    }
+    log->info("{} alerts published in the last {:.0f} s ({})", total,
+              std::chrono::duration<double>(now - summary_since).count(), by_tier);
+    summary_counts.fill(0);
+    summary_since = now;
   }
 
   void writeLog(const std::string& line) {
@@ -110,6 +156,10 @@ struct AlertClassifierService::Impl {
   std::shared_ptr<spdlog::logger> log;
   FileClassifier classifier;
   v1::CompletedFile file;  // reused between messages
+  FileResult result_;      // reused between messages
+  std::array<std::uint64_t, kTierSlots> summary_counts{};  // alerts per tier slot since the last summary
+  SteadyClock::time_point summary_since = SteadyClock::now();
+  SteadyClock::time_point next_summary = SteadyClock::now();
   std::ofstream alert_log;
   std::unique_ptr<bus::Publisher> publisher;
   std::unique_ptr<bus::Subscriber> subscriber;
@@ -154,10 +204,13 @@ void AlertClassifierService::start() {
 int AlertClassifierService::run() {
   Impl& s = *impl_;
   s.reporter->setState(v1::SERVICE_STATE_RUNNING);
+  s.summary_since = SteadyClock::now();
+  s.next_summary = s.summary_since + std::chrono::seconds(s.options.summary_interval_s);
   auto stopping = [&] { return stop_.load() || runtime::stopRequested(); };
   while (!stopping()) {
     auto now = SteadyClock::now();
     if (s.reporter->due(now)) s.publishStats(now);
+    s.maybeLogSummary(now);
     // Serve downstream (credits, heartbeats, replays), then upstream.
     s.publisher->poll(std::chrono::milliseconds(0));
     if (s.publisher->wouldBlock()) {
@@ -176,6 +229,7 @@ int AlertClassifierService::run() {
     s.subscriber->ack(*received);
   }
   s.reporter->setState(v1::SERVICE_STATE_STOPPING);
+  s.maybeLogSummary(SteadyClock::now(), true);
   s.publishStats(SteadyClock::now());
   // Give downstream consumers a moment to take what is queued for them.
   auto deadline = SteadyClock::now() + std::chrono::milliseconds(500);

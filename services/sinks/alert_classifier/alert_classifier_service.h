@@ -5,7 +5,9 @@
 // products with FileClassifier and publishes one emwin.bus.v1.Alert per event
 // on `alert.<PHENOMENON>.<SIGNIFICANCE>.<OFFICE>` through its own Publisher
 // (tap + pipeline, so reliable downstream consumers can exist). A file is
-// acknowledged only after its alerts were published (and logged). Binaries are
+// acknowledged only after its alerts were published (and logged). Logging:
+// emergency-tier alerts one info line each; warnings one debug line each;
+// every `summary_interval_s` one info line with the alerts per tier. Binaries are
 // skipped and counted; unusable messages and parser failures are counted and
 // logged, never fatal. ServiceStats go out on `stats.alert-classifier.<instance>`.
 // Optionally appends one JSON line per alert to an alert log file.
@@ -36,6 +38,7 @@ struct AlertClassifierOptions {
   std::size_t retention = 20000;                 // alerts kept for REPLAY
   std::uint32_t credit = 64;                     // files in flight to us
   int stats_interval_ms = 2000;
+  int summary_interval_s = 60;                   // info summary of alerts per tier
 };
 
 class AlertClassifierService {

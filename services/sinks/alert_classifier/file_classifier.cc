@@ -50,6 +50,17 @@ bool looksLikeText(std::string_view data, std::size_t n) {
   return odd * 20 <= head.size();
 }
 
+// Turns `result` into a kError result carrying `what` (when given).
+void failed(FileResult& result, const char* what) noexcept {
+  try {
+    result.alerts.clear();
+    result.issue_count = 0;
+    result.outcome = FileOutcome::kError;
+    result.skip_reason = what != nullptr ? what : "";
+  } catch (...) {
+  }
+}
+
 }  // namespace
 
 std::string nonTextReason(std::string_view filename, std::string_view data, bool is_archive,
@@ -66,19 +77,51 @@ std::string nonTextReason(std::string_view filename, std::string_view data, bool
 
 FileResult FileClassifier::classify(const emwin::bus::v1::CompletedFile& file) const noexcept {
   FileResult result;
+  classify(file, result);
+  return result;
+}
+
+namespace {
+
+// Moves the alerts of a previous file into the spare pool, cleared.
+void recycle(FileResult& result) noexcept {
+  for (TopicAlert& a : result.alerts) {
+    a.topic.clear();
+    a.alert.Clear();
+    a.json_line.clear();
+    result.spare.push_back(std::move(a));
+  }
+  result.alerts.clear();
+  result.outcome = FileOutcome::kClassified;
+  result.issue_count = 0;
+  result.skip_reason.clear();
+}
+
+// A cleared TopicAlert appended to result.alerts, from the pool if it has one.
+TopicAlert& nextAlert(FileResult& result) {
+  if (result.spare.empty()) return result.alerts.emplace_back();
+  result.alerts.push_back(std::move(result.spare.back()));
+  result.spare.pop_back();
+  return result.alerts.back();
+}
+
+}  // namespace
+
+void FileClassifier::classify(const emwin::bus::v1::CompletedFile& file, FileResult& result) const noexcept {
   try {
+    recycle(result);
     result.skip_reason = nonTextReason(file.filename(), file.data(), file.is_archive(), options_.sniff_bytes);
     if (!result.skip_reason.empty()) {
       result.outcome = FileOutcome::kNonText;
-      return result;
+      return;
     }
     const products::ParsedProduct product = products::parseProduct(file.data(), file.fd_unix_s());
     result.issue_count = product.issues.size();
     std::vector<products::Classified> events = products::classify(product);
     result.alerts.reserve(events.size());
     for (const products::Classified& c : events) {
-      TopicAlert& out = result.alerts.emplace_back();
-      out.topic = c.topic;
+      TopicAlert& out = nextAlert(result);
+      out.topic.assign(c.topic);
       products::toProto(c, product, out.alert);
       out.alert.set_filename(file.filename());
       out.alert.set_file_sha256(file.sha256());
@@ -92,17 +135,10 @@ FileResult FileClassifier::classify(const emwin::bus::v1::CompletedFile& file) c
     }
     result.outcome = FileOutcome::kClassified;
   } catch (const std::exception& e) {
-    result = FileResult{};
-    result.outcome = FileOutcome::kError;
-    try {
-      result.skip_reason = e.what();
-    } catch (...) {
-    }
+    failed(result, e.what());
   } catch (...) {
-    result = FileResult{};
-    result.outcome = FileOutcome::kError;
+    failed(result, nullptr);
   }
-  return result;
 }
 
 }  // namespace emwin::sinks

@@ -41,6 +41,10 @@ struct FileResult {
   std::vector<TopicAlert> alerts;
   std::size_t issue_count = 0;     // parser issues of the product (0 = clean)
   std::string skip_reason;         // kNonText: "archive", "extension", "magic", "bytes"; kError: the message
+  // Not a result: cleared alerts of earlier files, kept so that classifying
+  // into the same FileResult again reuses their strings and repeated fields
+  // instead of allocating them anew.
+  std::vector<TopicAlert> spare;
 };
 
 // Options of the classifier.
@@ -55,6 +59,10 @@ class FileClassifier {
 
   // Classifies `file` (its data, filename, sha256, fd_unix_s, is_archive).
   FileResult classify(const emwin::bus::v1::CompletedFile& file) const noexcept;
+
+  // Same, into `result`, replacing what it held; reuses its storage (for a
+  // service loop that classifies file after file).
+  void classify(const emwin::bus::v1::CompletedFile& file, FileResult& result) const noexcept;
 
  private:
   FileClassifierOptions options_;

@@ -33,6 +33,11 @@ int main(int argc, char** argv) {
           "EMWIN_CREDIT");
   withEnv(app.add_option("--stats-interval-ms", o.stats_interval_ms, "Stats interval")->capture_default_str(),
           "EMWIN_STATS_INTERVAL_MS");
+  withEnv(app.add_option("--summary-interval-s", o.summary_interval_s,
+                          "Seconds between info summaries of the alerts published per tier (warnings are "
+                          "logged one by one at debug, emergencies at info)")
+              ->capture_default_str(),
+          "EMWIN_SUMMARY_INTERVAL_S");
   emwin::runtime::addLogLevelOption(app, log_level);
   try {
     app.parse(argc, argv);
@@ -41,9 +46,9 @@ int main(int argc, char** argv) {
   }
   if (!emwin::runtime::applyLogLevel(log_level)) return 2;
   if (o.connect.empty() || o.stats_interval_ms <= 0 || o.hwm == 0 || o.tap_hwm <= 0 || o.credit == 0 ||
-      o.group.empty()) {
+      o.group.empty() || o.summary_interval_s <= 0) {
     std::cerr << "emwin-alert-classifier: --connect and --group must not be empty; --stats-interval-ms, --hwm, "
-                 "--tap-hwm and --credit must be positive\n";
+                 "--tap-hwm, --credit and --summary-interval-s must be positive\n";
     return 2;
   }
   try {
