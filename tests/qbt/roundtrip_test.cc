@@ -166,6 +166,27 @@ TEST(QbtRoundTrip, IncompressibleV2BlockFallsBackToV1) {
   EXPECT_TRUE(std::equal(noise.begin(), noise.end(), rec.segments[0].data.begin()));
 }
 
+TEST(QbtRoundTrip, PredeflatedV2PayloadGivesTheSameFrame) {
+  std::mt19937 rng(9);
+  std::vector<std::uint8_t> text(700);
+  for (auto& b : text) b = static_cast<std::uint8_t>('A' + rng() % 4);  // compressible, short block
+  std::vector<std::uint8_t> noise(1024);
+  for (auto& b : noise) b = static_cast<std::uint8_t>(rng());
+  for (const auto* block : {&text, &noise}) {
+    FrameSpec spec;
+    spec.filename = "CACHED.TXT";
+    spec.block_number = 2;
+    spec.total_blocks = 3;
+    spec.fd_unix_s = 1700000000;
+    spec.version = Version::kV2;
+    const auto direct = encodeFrame(spec, *block);
+    const auto deflated = deflateBlockV2(*block);
+    EXPECT_EQ(deflated.empty(), block == &noise);  // noise does not compress: V1 layout
+    spec.v2_payload = &deflated;
+    EXPECT_EQ(encodeFrame(spec, *block), direct);
+  }
+}
+
 TEST(QbtServerList, ParsesAndSkipsMalformedEntries) {
   const ServerList l = parseServerList(
       "/ServerList/a.example.com:2211|bad|:80|host:0|host:70000|b.net:1000|h o:1|[::1]:2211|"

@@ -324,6 +324,11 @@ class Session : public std::enable_shared_from_this<Session> {
       fault("kind=checksum" + where);
       bad = true;
     }
+    // Blocks wholly inside the product's original content are deflated once
+    // and reused (a varied round only changes its tail); the others are new.
+    if (version_ == qbt::Version::kV2 && off + qbt::kBlockSize <= p.content.size()) {
+      spec.v2_payload = &server_.deflatedBlock(tx.product, tx.next_block);
+    }
     std::vector<std::uint8_t> frame = qbt::encodeFrame(spec, block);
     if (faults_on_ && opt_.corrupt_header_every > 0 && n % opt_.corrupt_header_every == 0) {
       // Garble the /PN marker (XOR-ed on the wire): the header no longer parses.
@@ -563,6 +568,20 @@ class Session : public std::enable_shared_from_this<Session> {
   std::uint64_t bad_frames_ = 0;
   std::uint64_t products_done_ = 0;
 };
+
+const std::vector<std::uint8_t>& SimServer::deflatedBlock(std::size_t product, std::uint32_t block) {
+  if (deflated_.size() != products_.size()) deflated_.resize(products_.size());
+  auto& blocks = deflated_[product];
+  const auto& content = products_[product].content;
+  const std::size_t off = static_cast<std::size_t>(block - 1) * qbt::kBlockSize;
+  if (blocks.size() < block) blocks.resize(block);
+  auto& slot = blocks[block - 1];
+  if (!slot) {
+    const std::size_t len = off < content.size() ? std::min(qbt::kBlockSize, content.size() - off) : 0;
+    slot = qbt::deflateBlockV2(std::span<const std::uint8_t>(content.data() + off, len));
+  }
+  return *slot;
+}
 
 SimServer::SimServer(asio::io_context& io, SimOptions options, std::vector<Product> products)
     : io_(io), options_(std::move(options)), products_(std::move(products)), acceptor_(io), stats_timer_(io) {

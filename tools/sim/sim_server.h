@@ -13,6 +13,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -102,6 +103,10 @@ class SimServer {
   // Server-list frame sent after logon (empty = none).
   const std::vector<std::uint8_t>& serverListFrame() const noexcept { return server_list_frame_; }
 
+  // V2 (deflated) form of block `block` (1-based) of a product's original
+  // content, compressed once and then reused by every session and round.
+  const std::vector<std::uint8_t>& deflatedBlock(std::size_t product, std::uint32_t block);
+
   // Prints one line on stdout and flushes (used by sessions).
   void emit(const std::string& line);
   // Appends a JSON line to the manifest file, if any.
@@ -117,6 +122,8 @@ class SimServer {
   asio::io_context& io_;
   SimOptions options_;
   std::vector<Product> products_;
+  // deflated_[product][block - 1], filled on first use (has_value: computed).
+  std::vector<std::vector<std::optional<std::vector<std::uint8_t>>>> deflated_;
   std::vector<std::size_t> order_;
   std::int64_t fd_base_ = 0;
   asio::ip::tcp::acceptor acceptor_;

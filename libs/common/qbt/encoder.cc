@@ -208,6 +208,15 @@ bool deflateBlock(std::span<const std::uint8_t> in, std::span<std::uint8_t> out,
 
 }  // namespace
 
+std::vector<std::uint8_t> deflateBlockV2(std::span<const std::uint8_t> block) {
+  std::array<std::uint8_t, kBlockSize> data{};
+  if (!block.empty()) std::memcpy(data.data(), block.data(), std::min(block.size(), kBlockSize));
+  std::array<std::uint8_t, kBlockSize + 64> packed{};
+  uLongf packed_len = packed.size();
+  if (!deflateBlock(data, packed, packed_len) || packed_len < 1 || packed_len > kBlockSize) return {};
+  return {packed.begin(), packed.begin() + static_cast<std::ptrdiff_t>(packed_len)};
+}
+
 std::vector<std::uint8_t> encodeFrame(const FrameSpec& spec, std::span<const std::uint8_t> block) {
   std::array<std::uint8_t, kBlockSize> data{};
   if (!block.empty()) std::memcpy(data.data(), block.data(), std::min(block.size(), kBlockSize));
@@ -217,7 +226,15 @@ std::vector<std::uint8_t> encodeFrame(const FrameSpec& spec, std::span<const std
   std::vector<std::uint8_t> out;
   out.reserve(kSyncSize * 2 + kHeaderSize + kBlockSize);
   appendNuls(out, kSyncSize);
-  if (spec.version == Version::kV2) {
+  if (spec.version == Version::kV2 && spec.v2_payload != nullptr) {
+    const auto& packed = *spec.v2_payload;
+    if (!packed.empty() && packed.size() <= kBlockSize) {
+      appendXored(out, buildHeader(spec, checksum, packed.size()));
+      appendXored(out, packed.data(), packed.size());
+      if (spec.suffix) appendNuls(out, kSyncSize);
+      return out;
+    }
+  } else if (spec.version == Version::kV2) {
     std::array<std::uint8_t, kBlockSize + 64> packed{};
     uLongf packed_len = packed.size();
     if (deflateBlock(data, packed, packed_len) && packed_len >= 1 && packed_len <= kBlockSize) {

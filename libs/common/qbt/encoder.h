@@ -23,7 +23,15 @@ struct FrameSpec {
   bool suffix = true;  // append the six-NUL suffix (V1 always has it)
   // Overrides for fault injection / tests: when set, used instead of the computed value.
   std::int64_t checksum_override = -1;
+  // V2 only: the block's deflated form from deflateBlockV2(), reused instead of
+  // compressing again (a sender repeating content saves most of its CPU). Empty
+  // vector = the block does not compress below 1024 bytes (sent in V1 layout).
+  const std::vector<std::uint8_t>* v2_payload = nullptr;
 };
+
+// The zlib form a V2 frame carries for `block` (NUL-padded to 1024 bytes), or
+// empty when it would exceed 1024 bytes. Thread-safe (one deflater per thread).
+std::vector<std::uint8_t> deflateBlockV2(std::span<const std::uint8_t> block);
 
 // Unreduced checksum of a block: sum of its 1024 bytes.
 std::uint32_t blockChecksum(std::span<const std::uint8_t> block) noexcept;
