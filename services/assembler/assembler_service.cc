@@ -1,5 +1,7 @@
 #include "assembler_service.h"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -167,6 +169,7 @@ void AssemblerService::start() {
   po.pipeline_hwm = s.options.hwm;
   po.tap_send_hwm = s.options.tap_hwm;
   po.retention_messages = s.options.retention;
+  po.retention_bytes = s.options.retention_mb << 20;
   s.publisher = std::make_unique<bus::Publisher>(s.context, po);
   // Segments of partial files stay unacknowledged, so they count against the
   // credit ingest grants us: keep the partial-file memory cap below that, or
@@ -202,6 +205,9 @@ int AssemblerService::run() {
       s.refreshStats();
       v1::ServiceStats stats = s.reporter->build(now);
       s.publisher->publish(s.reporter->topic(), stats, bus::Path::kTapOnly);
+      // Bursts leave freed 1 KiB blocks and file buffers in the heap; hand
+      // them back so RSS tracks live memory (partials, retention), not the peak.
+      ::malloc_trim(0);
     }
     if (now >= next_expire) {
       s.assembler->expire();

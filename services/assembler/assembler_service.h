@@ -31,11 +31,13 @@ struct AssemblerOptions {
   std::string state_dir;                         // replay position; empty = none
   std::size_t hwm = 1000;                        // pipeline queue per group before blocking
   int tap_hwm = 10000;
-  std::size_t retention = 20000;                 // files kept for REPLAY
+  std::size_t retention = 20000;                 // files kept for REPLAY (at most)
+  std::size_t retention_mb = 8;                  // bytes of files kept for REPLAY (at most)
   // Segments in flight to us. Segments of partial files stay unacknowledged
   // until their file completes or is evicted (so a crash loses none of them),
-  // so this also bounds partial-file memory (cap = (credit - 64) blocks).
-  std::uint32_t credit = 16384;
+  // so this also bounds partial-file memory (cap = (credit - 64) blocks,
+  // ~2 MB by default: several times the largest product the feed keeps open).
+  std::uint32_t credit = 2048;
   int stats_interval_ms = 2000;
   // Take no segments until this many downstream pipeline replicas have
   // joined (all groups together), so nothing is published before the sinks

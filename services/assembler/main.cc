@@ -24,6 +24,9 @@ int main(int argc, char** argv) {
   withEnv(app.add_option("--tap-hwm", o.tap_hwm, "Tap send high-water mark")->capture_default_str(), "EMWIN_TAP_HWM");
   withEnv(app.add_option("--retention", o.retention, "Files retained for replay")->capture_default_str(),
           "EMWIN_RETENTION");
+  withEnv(app.add_option("--retention-mb", o.retention_mb, "Megabytes of files retained for replay")
+              ->capture_default_str(),
+          "EMWIN_RETENTION_MB");
   withEnv(app.add_option("--credit", o.credit, "Segments in flight from ingest")->capture_default_str(), "EMWIN_CREDIT");
   withEnv(app.add_option("--instance", o.instance, "Instance name (default: hostname)"), "EMWIN_INSTANCE");
   withEnv(app.add_option("--state-dir", o.state_dir, "Directory for the replay position"), "EMWIN_STATE_DIR");

@@ -32,6 +32,8 @@ int main(int argc, char** argv) {
     po.pipeline_endpoint = options.pipe_endpoint;
     po.pipeline_hwm = options.hwm;
     po.tap_send_hwm = options.tap_hwm;
+    po.retention_messages = options.retention;
+    po.retention_bytes = options.retention_mb << 20;
     int code = 0;
     {
       emwin::bus::Publisher publisher(context, po);

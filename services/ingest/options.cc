@@ -61,6 +61,8 @@ IngestOptions parseOptions(int argc, const char* const* argv) {
   app.add_option("--pub", o.pub_endpoint, "tap PUB bind endpoint")->envname("EMWIN_PUB")->capture_default_str();
   app.add_option("--pipe", o.pipe_endpoint, "pipeline ROUTER bind endpoint")->envname("EMWIN_PIPE")->capture_default_str();
   app.add_option("--hwm", o.hwm, "pipeline queue per group before backpressure")->envname("EMWIN_HWM")->capture_default_str();
+  app.add_option("--retention", o.retention, "segments retained for replay (at most)")->envname("EMWIN_RETENTION")->capture_default_str();
+  app.add_option("--retention-mb", o.retention_mb, "megabytes of segments retained for replay (at most)")->envname("EMWIN_RETENTION_MB")->capture_default_str();
   app.add_option("--tap-hwm", o.tap_hwm, "tap send HWM")->envname("EMWIN_TAP_HWM")->capture_default_str();
   app.add_option("--instance", o.instance, "instance name")->envname("EMWIN_INSTANCE")->capture_default_str();
   app.add_option("--producer-id", o.producer_id, "producer id in headers (default ingest.<instance>)")->envname("EMWIN_PRODUCER_ID");

@@ -39,6 +39,8 @@ struct IngestOptions {
   std::string pub_endpoint = "tcp://*:5601";   // tap (PUB) bind endpoint
   std::string pipe_endpoint = "tcp://*:5611";  // pipeline (ROUTER) bind endpoint
   std::size_t hwm = 1000;                    // pipeline queue per group before backpressure
+  std::size_t retention = 20000;             // segments kept for REPLAY (at most)
+  std::size_t retention_mb = 8;              // bytes of segments kept for REPLAY (at most)
   int tap_hwm = 10000;                       // tap send HWM (drops beyond it)
   std::string instance = "0";                // stats.ingest.<instance>, serverlist.<instance>
   std::string producer_id;                   // empty = "ingest.<instance>"

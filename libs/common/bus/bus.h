@@ -63,8 +63,10 @@ struct PublisherOptions {
   std::string pipeline_endpoint;         // ROUTER bind endpoint; empty = no pipeline
   int tap_send_hwm = 10000;              // messages queued per tap subscriber before drops
   std::size_t pipeline_hwm = 1000;       // messages queued per group before publish() blocks
-  std::size_t retention_messages = 20000;           // replay buffer, messages
-  std::size_t retention_bytes = 64u * 1024 * 1024;  // replay buffer, bytes
+  // Replay buffer (REPLAY after a consumer group was gone past group_timeout).
+  // 8 MiB is hours of the real feed and keeps a producer under ~30 MB RSS.
+  std::size_t retention_messages = 20000;          // replay buffer, messages
+  std::size_t retention_bytes = 8u * 1024 * 1024;  // replay buffer, bytes
   std::chrono::milliseconds replica_timeout{3000};  // no heartbeat for this long = replica dead
   std::chrono::milliseconds group_timeout{60000};   // group with no replicas forgotten after this
 };

@@ -192,6 +192,7 @@ void AlertClassifierService::start() {
   po.pipeline_hwm = s.options.hwm;
   po.tap_send_hwm = s.options.tap_hwm;
   po.retention_messages = s.options.retention;
+  po.retention_bytes = s.options.retention_mb << 20;
   s.publisher = std::make_unique<bus::Publisher>(s.context, po);
   auto so = bus::pipelineConsumerOptions(s.options.connect, s.options.group, s.options.instance,
                                          {"file."}, s.options.credit, s.options.state_dir);

@@ -35,7 +35,8 @@ struct AlertClassifierOptions {
   std::string state_dir;                         // replay position; empty = none
   std::size_t hwm = 1000;                        // alerts queued per downstream group before blocking
   int tap_hwm = 10000;                           // tap send high-water mark
-  std::size_t retention = 20000;                 // alerts kept for REPLAY
+  std::size_t retention = 20000;                 // alerts kept for REPLAY (at most)
+  std::size_t retention_mb = 8;                  // bytes of alerts kept for REPLAY (at most)
   std::uint32_t credit = 64;                     // files in flight to us
   int stats_interval_ms = 2000;
   int summary_interval_s = 60;                   // info summary of alerts per tier

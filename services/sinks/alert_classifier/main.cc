@@ -29,6 +29,9 @@ int main(int argc, char** argv) {
   withEnv(app.add_option("--tap-hwm", o.tap_hwm, "Tap send high-water mark")->capture_default_str(), "EMWIN_TAP_HWM");
   withEnv(app.add_option("--retention", o.retention, "Alerts retained for replay")->capture_default_str(),
           "EMWIN_RETENTION");
+  withEnv(app.add_option("--retention-mb", o.retention_mb, "Megabytes of alerts retained for replay")
+              ->capture_default_str(),
+          "EMWIN_RETENTION_MB");
   withEnv(app.add_option("--credit", o.credit, "Files in flight from the assembler")->capture_default_str(),
           "EMWIN_CREDIT");
   withEnv(app.add_option("--stats-interval-ms", o.stats_interval_ms, "Stats interval")->capture_default_str(),
