@@ -198,6 +198,8 @@ int AssemblerService::run() {
   v1::Segment msg;
   auto stopping = [&] { return stop_.load() || runtime::stopRequested(); };
   bool waiting = s.options.wait_consumers > 0;
+  bool idle = true;
+  int turns_since_poll = 0;
   if (waiting) s.log->info("waiting for {} downstream consumer(s) before taking segments", s.options.wait_consumers);
   while (!stopping()) try {
     auto now = SteadyClock::now();
@@ -213,8 +215,13 @@ int AssemblerService::run() {
       s.assembler->expire();
       next_expire = now + std::chrono::seconds(1);
     }
-    // Serve downstream (credits, heartbeats, replays) and upstream in turn.
-    s.publisher->poll(std::chrono::milliseconds(0));
+    // Serve downstream (credits, heartbeats, replays) and upstream in turn;
+    // while segments stream in, only every 16th turn (each empty non-blocking
+    // receive costs a system call; publish() takes pending acks too).
+    if (idle || ++turns_since_poll >= 16) {
+      s.publisher->poll(std::chrono::milliseconds(0));
+      turns_since_poll = 0;
+    }
     if (waiting) {
       if (s.publisher->stats().replicas < s.options.wait_consumers) {
         s.subscriber->keepAlive();
@@ -230,6 +237,7 @@ int AssemblerService::run() {
       continue;
     }
     auto received = s.subscriber->receive(std::chrono::milliseconds(20));
+    idle = !received;
     if (!received) continue;
     if (received->header.payload_type() != v1::Segment::descriptor()->full_name() ||
         !msg.ParseFromString(received->payload) || !s.toSegment(msg, segment)) {

@@ -198,7 +198,9 @@ TEST(Pipeline, SlowWriterPushesBackToTheServerWithoutLossAndMemoryStaysBounded) 
 
 TEST(Pipeline, StalledTapDoesNotSlowThePipelineAndItsGapsAreCounted) {
   PipelineConfig c;
-  c.sim_args = {"--loop", "--count", "951", "--vary-rounds", "--rate", "max", "--retransmit-delay-s", "0"};
+  // ~7 MB of files: more than the loopback socket buffers (up to 4 MB send,
+  // 128 kB receive while unread) and the two 20-message queues can hold.
+  c.sim_args = {"--loop", "--count", "3000", "--vary-rounds", "--rate", "max", "--retransmit-delay-s", "0"};
   c.assembler_args = {"--tap-hwm", "20"};
   Pipeline p(c);
   zmq::context_t ctx(1);

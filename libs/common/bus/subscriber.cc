@@ -65,6 +65,7 @@ struct Subscriber::Impl {
   std::set<std::uint64_t> acked;    // handled (acked) sequences > floor
   bool state_dirty = false;
   Clock::time_point next_state_write;
+  std::vector<zmq::message_t> frames;  // reused by receive()
 
   void sendCommand(const ConsumerCommand& cmd) {
     const std::string bytes = cmd.SerializeAsString();
@@ -314,7 +315,7 @@ Subscriber::~Subscriber() {
 std::optional<Received> Subscriber::receive(std::chrono::milliseconds timeout) {
   Impl& s = *impl_;
   const auto deadline = Clock::now() + timeout;
-  std::vector<zmq::message_t> frames;
+  std::vector<zmq::message_t>& frames = s.frames;
   while (true) {
     auto now = Clock::now();
     s.maintain(now);
