@@ -208,18 +208,26 @@ int AlertClassifierService::run() {
   s.summary_since = SteadyClock::now();
   s.next_summary = s.summary_since + std::chrono::seconds(s.options.summary_interval_s);
   auto stopping = [&] { return stop_.load() || runtime::stopRequested(); };
+  bool idle = true;
+  int turns_since_poll = 0;
   while (!stopping()) {
     auto now = SteadyClock::now();
     if (s.reporter->due(now)) s.publishStats(now);
     s.maybeLogSummary(now);
-    // Serve downstream (credits, heartbeats, replays), then upstream.
-    s.publisher->poll(std::chrono::milliseconds(0));
+    // Serve downstream (credits, heartbeats, replays), then upstream; while
+    // files stream in, only every 16th turn (an empty non-blocking receive
+    // costs a system call; publish() takes pending acks too).
+    if (idle || ++turns_since_poll >= 16) {
+      s.publisher->poll(std::chrono::milliseconds(0));
+      turns_since_poll = 0;
+    }
     if (s.publisher->wouldBlock()) {
       s.subscriber->keepAlive();
       s.publisher->poll(std::chrono::milliseconds(20));
       continue;
     }
     auto received = s.subscriber->receive(std::chrono::milliseconds(20));
+    idle = !received;
     if (!received) continue;
     try {
       s.handle(*received);
