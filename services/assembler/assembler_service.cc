@@ -146,7 +146,7 @@ struct AssemblerService::Impl : assembly::AssemblerCallbacks {
   std::uint64_t bad_messages = 0;
   // Deliveries of segments stored in partial files, not yet acknowledged:
   // if this process dies, ingest hands them to the next assembler.
-  std::map<FileKey, std::vector<bus::Received>> held;
+  std::map<FileKey, std::vector<bus::AckToken>> held;  // deliveries of open files, unacked
   std::size_t held_count = 0;
 };
 
@@ -252,9 +252,7 @@ int AssemblerService::run() {
     const std::uint64_t dropped_before = st.duplicate_blocks + st.fill_dropped + rejectedCount(st);
     const std::uint64_t suppressed_before = st.retransmissions_suppressed;
     const Impl::FileKey key{segment.filename, segment.fd_unix_s, segment.total_blocks};
-    received->payload.clear();
-    received->topic.clear();
-    s.held[key].push_back(std::move(*received));
+    s.held[key].push_back(received->ackToken());
     ++s.held_count;
     s.assembler->add(segment, msg.source());
     if (st.duplicate_blocks + st.fill_dropped + rejectedCount(st) != dropped_before) {

@@ -164,6 +164,14 @@ struct SubscriberOptions {
   std::string state_file;
 };
 
+// What Subscriber::ack() needs of a pipeline message: a consumer that holds
+// deliveries before acknowledging them (e.g. until a file completes) keeps
+// this 16-byte token instead of the whole message.
+struct AckToken {
+  std::uint64_t epoch = 0;
+  std::uint64_t delivery_sequence = 0;
+};
+
 // One received message.
 struct Received {
   std::string topic;
@@ -171,6 +179,7 @@ struct Received {
   emwin::bus::v1::Header header;   // parsed from payload
   bool replayed = false;           // came from a REPLAY
   std::uint64_t delivery_sequence = 0;  // pipeline: the sequence ack() acknowledges
+  AckToken ackToken() const { return {header.epoch(), delivery_sequence}; }
 };
 
 // Counters of a Subscriber.
@@ -200,6 +209,7 @@ class Subscriber {
 
   // Pipeline: the message was fully handled; frees its credit. Tap: no-op.
   void ack(const Received& message);
+  void ack(const AckToken& token);
 
   // Pipeline: asks the producer for retained messages after `sequence` of `epoch`.
   void requestReplay(std::uint64_t epoch, std::uint64_t after_sequence);

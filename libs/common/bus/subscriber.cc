@@ -343,11 +343,13 @@ std::optional<Received> Subscriber::receive(std::chrono::milliseconds timeout) {
   }
 }
 
-void Subscriber::ack(const Received& message) {
+void Subscriber::ack(const Received& message) { ack(message.ackToken()); }
+
+void Subscriber::ack(const AckToken& token) {
   Impl& s = *impl_;
-  if (s.options.mode != Mode::kPipeline || message.delivery_sequence == 0) return;
-  const std::uint64_t seq = message.delivery_sequence;
-  if (message.header.epoch() == s.epoch && seq > s.floor) {
+  if (s.options.mode != Mode::kPipeline || token.delivery_sequence == 0) return;
+  const std::uint64_t seq = token.delivery_sequence;
+  if (token.epoch == s.epoch && seq > s.floor) {
     s.acked.insert(seq);
     s.state_dirty = true;
   }
