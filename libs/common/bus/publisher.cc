@@ -97,7 +97,9 @@ struct Publisher::Impl {
   PublisherStats stats;
   Clock::time_point next_timeout_check = Clock::now();
   static constexpr int kDrainEvery = 64;
+  static constexpr auto kDrainPeriod = std::chrono::milliseconds(1);
   int publishes_since_drain = 0;
+  Clock::time_point last_drain = Clock::now();
 
   void retain(const MessagePtr& m) {
     retention.push_back(m);
@@ -434,14 +436,18 @@ std::uint64_t Publisher::publishSerialized(std::string_view topic, std::string p
   if (path != Path::kAll) return m->sequence;
   s.retain(m);
   if (!s.router) return m->sequence;
-  // Take acks (credit) when a group is waiting for credit, else every 64th
-  // publish: a non-blocking receive that finds nothing costs a system call,
-  // and the service loop's poll() drains the rest. Replica timeouts are only
+  // Take commands (acks, HELLOs) when a group is waiting for credit, else
+  // every 64th publish or 1 ms: a non-blocking receive that finds nothing
+  // costs a system call, and the service loop's poll() drains the rest. So a
+  // new consumer's HELLO waits at most that long. Replica timeouts are only
   // judged right after a drain, so a busy publisher never misses heartbeats.
-  if (++s.publishes_since_drain >= Impl::kDrainEvery || s.anyQueued()) {
+  const auto now = Clock::now();
+  if (++s.publishes_since_drain >= Impl::kDrainEvery || now - s.last_drain >= Impl::kDrainPeriod ||
+      s.anyQueued()) {
     s.publishes_since_drain = 0;
+    s.last_drain = now;
     s.drainCommands();
-    s.checkTimeouts(Clock::now());
+    s.checkTimeouts(now);
   }
   if (!s.stopped && s.anyMatchingFull(m->topic)) {
     const auto start = Clock::now();
