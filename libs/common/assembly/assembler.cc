@@ -9,14 +9,27 @@
 
 #include "assembly/archive.h"
 #include "assembly/content.h"
-#include "assembly/detail/sha256_stream.h"
 #include "runtime/log.h"
+#include "runtime/names.h"
 #include "runtime/sha256.h"
 
 namespace emwin::assembly {
 
 std::string_view originName(Origin o) noexcept {
   return o == Origin::kArchiveEntry ? "archive_entry" : "blocks";
+}
+
+std::string_view addOutcomeName(AddOutcome o) noexcept {
+  switch (o) {
+    case AddOutcome::kStored: return "stored";
+    case AddOutcome::kCompleted: return "completed";
+    case AddOutcome::kSuppressed: return "suppressed";
+    case AddOutcome::kDuplicateBlock: return "duplicate_block";
+    case AddOutcome::kFill: return "fill";
+    case AddOutcome::kRejected: return "rejected";
+    case AddOutcome::kEvicted: return "evicted";
+  }
+  return "unknown";
 }
 
 std::string_view evictionReasonName(EvictionReason r) noexcept {
@@ -104,19 +117,6 @@ struct Partial {
   std::list<PartialMap::iterator>::iterator lru;  // position in the LRU list
 };
 
-std::string_view extensionOf(std::string_view name) noexcept {
-  const auto dot = name.rfind('.');
-  return dot == std::string_view::npos ? std::string_view{} : name.substr(dot + 1);
-}
-
-std::string upper(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-  }
-  return out;
-}
-
 }  // namespace
 
 struct Assembler::Impl {
@@ -134,18 +134,23 @@ struct Assembler::Impl {
   std::unordered_map<std::string, TimePoint> recent;
   std::deque<std::pair<TimePoint, std::string>> recent_order;
 
-  void reject(RejectReason r, const qbt::Segment& s) {
+  AddResult reject(RejectReason r, const qbt::Segment& s) {
     ++stats.rejected_segments[static_cast<std::size_t>(r)];
     log->debug("segment rejected ({}): {} {}/{}", rejectReasonName(r), s.filename, s.block_number, s.total_blocks);
+    return {AddOutcome::kRejected, r};
   }
 
-  void add(const qbt::Segment& s, std::string_view source) {
+  static AddResult completed(bool delivered) {
+    return {delivered ? AddOutcome::kCompleted : AddOutcome::kSuppressed, {}};
+  }
+
+  AddResult add(const qbt::Segment& s, std::string_view source) {
     ++stats.segments_in;
     const TimePoint now = options.clock();
     expireAt(now);
     if (s.is_fill) {
       ++stats.fill_dropped;
-      return;
+      return {AddOutcome::kFill, {}};
     }
     if (s.total_blocks < 1 || s.block_number < 1 || s.block_number > s.total_blocks) {
       return reject(RejectReason::kBlockRange, s);
@@ -157,8 +162,7 @@ struct Assembler::Impl {
 
     if (s.total_blocks == 1) {  // single-block file: no partial state at all
       std::string data(reinterpret_cast<const char*>(s.data.data()), s.data.size());
-      complete(s.filename, s.fd_unix_s, 1, std::move(data), now, now, source);
-      return;
+      return completed(complete(s.filename, s.fd_unix_s, 1, std::move(data), now, now, source));
     }
 
     const KeyView key{s.filename, s.fd_unix_s, s.total_blocks};
@@ -178,7 +182,7 @@ struct Assembler::Impl {
     (void)block_it;
     if (!inserted) {
       ++stats.duplicate_blocks;
-      return;
+      return {AddOutcome::kDuplicateBlock, {}};
     }
     p.last = now;
     p.bytes += kBlockCost;
@@ -196,12 +200,14 @@ struct Assembler::Impl {
       const TimePoint first = p.first;
       const std::string src = std::move(p.source);
       forget(it);
-      complete(s.filename, s.fd_unix_s, s.total_blocks, std::move(data), first, now, src);
-      return;
+      return completed(complete(s.filename, s.fd_unix_s, s.total_blocks, std::move(data), first, now, src));
     }
+    bool own_evicted = false;
     while (stats.partial_bytes > options.max_partial_bytes && !lru.empty()) {
+      own_evicted = own_evicted || lru.front() == it;
       evict(lru.front(), EvictionReason::kMemory);
     }
+    return {own_evicted ? AddOutcome::kEvicted : AddOutcome::kStored, {}};
   }
 
   void forget(PartialMap::iterator it) {
@@ -276,17 +282,18 @@ struct Assembler::Impl {
     return true;
   }
 
-  void complete(const std::string& name, std::int64_t fd, std::uint32_t total, std::string&& raw, TimePoint first,
+  // Delivers a completed transmission; false when it was a suppressed retransmission.
+  bool complete(const std::string& name, std::int64_t fd, std::uint32_t total, std::string&& raw, TimePoint first,
                 TimePoint last, std::string_view source) {
     const auto* bytes = reinterpret_cast<const std::uint8_t*>(raw.data());
     const std::span<const std::uint8_t> raw_span(bytes, raw.size());
-    const Format format = detectFormat(upper(extensionOf(name)), raw_span.first(std::min<std::size_t>(16, raw.size())));
+    const Format format = detectFormat(runtime::extensionToken(name), raw_span.first(std::min<std::size_t>(16, raw.size())));
     const std::size_t end = deliveredLength(format, raw_span);
 
     // Hash the delivered prefix once, fork, and finish the raw digest over the tail.
-    detail::Sha256Stream delivered_sha;
+    runtime::Sha256 delivered_sha;
     delivered_sha.update(raw_span.first(end));
-    detail::Sha256Stream raw_sha = delivered_sha.fork();
+    runtime::Sha256 raw_sha = delivered_sha.fork();
     raw_sha.update(raw_span.subspan(end));
 
     CompletedFile file;
@@ -302,14 +309,11 @@ struct Assembler::Impl {
     file.source.assign(source);
     file.origin = Origin::kBlocks;
 
-    if (format != Format::kZip || !options.unpack_archives) {
-      deliver(std::move(file), last);
-      return;
-    }
+    if (format != Format::kZip || !options.unpack_archives) return deliver(std::move(file), last);
     // Archive: unpack first (to know it opened), deliver it, then its entries.
     if (seenRecently(file.name, file.sha256, last)) {
       ++stats.retransmissions_suppressed;
-      return;
+      return false;
     }
     const auto* zip_bytes = reinterpret_cast<const std::uint8_t*>(file.data.data());
     UnpackResult unpacked = unpackArchive({zip_bytes, file.data.size()}, options.archive);
@@ -337,6 +341,7 @@ struct Assembler::Impl {
       out.archive.entry_name = out.name;
       if (deliver(std::move(out), last)) ++stats.archive_entries;
     }
+    return true;
   }
 };
 
@@ -344,7 +349,7 @@ Assembler::Assembler(Options options, AssemblerCallbacks& callbacks)
     : impl_(std::make_unique<Impl>(std::move(options), callbacks)) {}
 Assembler::~Assembler() = default;
 
-void Assembler::add(const qbt::Segment& segment, std::string_view source) { impl_->add(segment, source); }
+AddResult Assembler::add(const qbt::Segment& segment, std::string_view source) { return impl_->add(segment, source); }
 
 void Assembler::expire() { impl_->expireAt(impl_->options.clock()); }
 

@@ -35,6 +35,28 @@ class AssemblerCallbacks {
   virtual void onEviction(const Eviction& eviction) = 0;
 };
 
+// What add() did with a segment: the caller acknowledges upstream by it (a
+// stored block is held until its file completes or is given up; anything
+// else is done with at once).
+enum class AddOutcome : std::uint8_t {
+  kStored,          // held in its partial file; more blocks to come
+  kCompleted,       // completed its file: the file (and archive entries) went to onFile()
+  kSuppressed,      // completed a retransmission delivered within the window: nothing delivered
+  kDuplicateBlock,  // its partial file already held this block
+  kFill,            // a FILLFILE keep-alive block, dropped
+  kRejected,        // refused before assembly (see `reject`)
+  kEvicted,         // stored, then its own partial file was given up under the memory cap (onEviction ran)
+};
+
+// Stable name of an outcome ("stored", "completed", ...).
+std::string_view addOutcomeName(AddOutcome o) noexcept;
+
+// Result of Assembler::add().
+struct AddResult {
+  AddOutcome outcome = AddOutcome::kStored;
+  RejectReason reject = RejectReason::kBlockRange;  // meaningful for kRejected
+};
+
 // Snapshot of one open partial file.
 struct PartialInfo {
   std::string name;
@@ -57,8 +79,9 @@ class Assembler {
   Assembler& operator=(const Assembler&) = delete;
 
   // Offers one segment received from `source` ("host:port", "replay:FILE").
-  // Completed files and evictions are reported before this returns.
-  void add(const qbt::Segment& segment, std::string_view source = {});
+  // Completed files and evictions are reported before this returns; the
+  // result says what became of this segment.
+  AddResult add(const qbt::Segment& segment, std::string_view source = {});
   // Evicts partial files idle for longer than the timeout (add() does this too;
   // call it on a timer when no segments arrive).
   void expire();
