@@ -372,7 +372,7 @@ TEST(HostileContent, DiskWriterKeepsHostileNamesInsideOut) {
   po.pipeline_endpoint = p.asm_pipe;
   bus::Publisher pub(ctx, po);
   p.startWriter("writer-names");
-  ASSERT_TRUE(waitUntil([&] { pub.poll(10ms); return pub.stats().replicas >= 1; }, 10s));
+  ASSERT_TRUE(waitUntil([&] { pub.poll(10ms); return pub.stats().pipeline.replicas >= 1; }, 10s));
   const std::vector<std::string> names = {"../../etc/x", "/etc/passwd", std::string("A\0B.TXT", 7),
                                           std::string(4096, 'N') + ".TXT", "..", "", "ok/../../y.TXT",
                                           "NORMAL.TXT"};
