@@ -82,11 +82,17 @@ TEST_P(HeaderStyles, EveryProductSentIsOnDiskByteIdenticalWithNoBadFrame) {
 
   // Ingest decoded every frame it was sent: nothing bad, and the frames were of
   // the protocol asked for (npemwin's V2 mixes in V1 where compression does not pay).
+  // Wait until emwin-stats has ingest's counters for every data frame the sim sent.
+  double blocks_sent = 0;
+  for (const auto& line : p.sim().lines()) {
+    if (line.rfind("sent ", 0) == 0) blocks_sent += std::stod(fieldOf(line, "blocks"));
+  }
   std::string metrics;
   ASSERT_TRUE(waitUntil(
       [&] {
         metrics = scrape(p.httpPort(), "/metrics");
-        return metricSum(metrics, "emwin_files_written_total") >= static_cast<double>(sent.distinct.size());
+        return metricSum(metrics, "emwin_files_written_total") >= static_cast<double>(sent.distinct.size()) &&
+               metricSum(metrics, "emwin_segments_published_total", "service=\"ingest\"") >= blocks_sent;
       },
       10s * kSlow))
       << metrics;
