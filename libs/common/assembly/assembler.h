@@ -7,6 +7,13 @@
 // partial files after an idle timeout or under a memory cap -- every eviction
 // is reported through the callbacks, never silent.
 //
+// Duplicates: a block already held by its partial file, and a block equal to
+// the same block of a multi-block file of the same key delivered within the
+// dedupe window (a late duplicate, or a retransmission under the same stamp),
+// count as duplicate_blocks when they arrive. Late duplicates are still held,
+// in case a differing block shows a new product sharing the key; if none comes,
+// they are dropped without an eviction (the file was delivered).
+//
 // Pure logic: no sockets, no threads, no sleeping; time comes from the
 // injected Options::clock. Untrusted input never throws: it is counted in
 // Stats with a reason and logged.
@@ -72,6 +79,9 @@ class Assembler {
   static constexpr std::size_t kBlockCost = 1024 + 64;
   // Accounted fixed cost of one open partial file (plus its name and source).
   static constexpr std::size_t kFileCost = 256;
+  // At most this many block hashes (8 bytes each) of files completed within the
+  // dedupe window are kept to recognise late duplicate blocks (oldest forgotten first).
+  static constexpr std::size_t kMaxRememberedBlocks = 1u << 20;
 
   Assembler(Options options, AssemblerCallbacks& callbacks);
   ~Assembler();

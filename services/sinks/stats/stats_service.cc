@@ -88,11 +88,10 @@ void StatsService::start(service::Runtime& rt) {
       return res;
     });
     http_->get("/healthz", [this](const http::Request&) {
-      const auto now = Clock::now();
-      const bool ok = aggregator_.healthy(now);
+      const StatsAggregator::Health h = aggregator_.health(Clock::now());
       http::Response res;
-      res.status = ok ? 200 : 503;
-      res.body = std::string(ok ? "ok" : "degraded") + " services=" + std::to_string(aggregator_.instanceCount()) + "\n";
+      res.status = h.ok ? 200 : 503;
+      res.body = h.text + "\n";
       return res;
     });
   }
