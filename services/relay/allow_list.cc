@@ -3,6 +3,8 @@
 
 #include <charconv>
 
+#include <fmt/format.h>
+
 namespace emwin::relay {
 namespace {
 
@@ -25,7 +27,7 @@ bool AllowList::add(std::string_view cidr, std::string& error) {
   asio::error_code ec;
   const asio::ip::address address = asio::ip::make_address(host, ec);
   if (ec || host.empty()) {
-    error = "'" + std::string(cidr) + "' is not an IP network (want e.g. 10.0.0.0/8 or 2001:db8::/32)";
+    error = fmt::format("'{}' is not an IP network (want e.g. 10.0.0.0/8 or 2001:db8::/32)", cidr);
     return false;
   }
   Network n;
@@ -36,7 +38,7 @@ bool AllowList::add(std::string_view cidr, std::string& error) {
     const std::string_view len = cidr.substr(slash + 1);
     const auto [end, perr] = std::from_chars(len.data(), len.data() + len.size(), n.prefix);
     if (len.empty() || perr != std::errc{} || end != len.data() + len.size() || n.prefix > max) {
-      error = "'" + std::string(cidr) + "': prefix length must be 0.." + std::to_string(max);
+      error = fmt::format("'{}': prefix length must be 0..{}", cidr, max);
       return false;
     }
   }
@@ -61,7 +63,7 @@ bool AllowList::add(std::string_view cidr, std::string& error) {
       std::copy_n(canonical.bytes.begin(), 4, b.begin());
       meant = asio::ip::address_v4(b).to_string();
     }
-    error = "'" + std::string(cidr) + "' has host bits set (did you mean " + meant + "/" + std::to_string(n.prefix) + "?)";
+    error = fmt::format("'{}' has host bits set (did you mean {}/{}?)", cidr, meant, n.prefix);
     return false;
   }
   networks_.push_back(n);
@@ -99,7 +101,7 @@ std::vector<std::string> AllowList::describe() const {
       std::copy_n(n.bytes.begin(), 4, b.begin());
       text = asio::ip::address_v4(b).to_string();
     }
-    out.push_back(text + "/" + std::to_string(n.prefix));
+    out.push_back(fmt::format("{}/{}", text, n.prefix));
   }
   return out;
 }

@@ -7,9 +7,10 @@
 // shared by every client of that layout (see RelayServer), so this is the only
 // per-block CPU cost of the relay that does not grow with the client count.
 //
-// Compression: libdeflate (the same library the decoder inflates with) at
-// level 6, zlib format (78 9C), about 3x faster than zlib's compress() for
-// 1 KiB blocks with sizes within a few bytes of it.
+// Compression: libdeflate (the library the decoder inflates with) at level 1,
+// zlib format: on the corpus's 1 KiB text blocks it is as small as level 6
+// and about half its CPU (docs/performance.md, "Relay"); compressing is most
+// of the relay's CPU per block.
 //
 // Thread-safety: not thread-safe; one per thread.
 

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <charconv>
 
+#include <fmt/format.h>
+
 namespace emwin::relay {
 namespace {
 
@@ -23,8 +25,8 @@ std::vector<qbt::ServerAddress> parseEntries(const std::string& option, std::str
     if (entry.empty()) continue;
     qbt::ServerAddress a;
     if (!parseServerEntry(entry, a)) {
-      throw runtime::ConfigError(option, "bad entry '" + std::string(entry) + "' (want host:port, port 1..65535, entries separated by '" +
-                                             std::string(1, separator) + "')");
+      throw runtime::ConfigError(
+          option, fmt::format("bad entry '{}' (want host:port, port 1..65535, entries separated by '{}')", entry, separator));
     }
     if (std::find(out.begin(), out.end(), a) == out.end()) out.push_back(a);
   }

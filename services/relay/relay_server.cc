@@ -7,6 +7,8 @@
 #include <deque>
 #include <span>
 
+#include <fmt/format.h>
+
 #include "qbt/encoder.h"
 #include "qbt/logon.h"
 
@@ -28,7 +30,7 @@ std::size_t index(qbt::Version v) noexcept { return v == qbt::Version::kV2 ? 1 :
 
 std::string peerText(const tcp::endpoint& e) {
   const auto a = e.address();
-  return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(e.port());
+  return a.is_v6() ? fmt::format("[{}]:{}", a.to_string(), e.port()) : fmt::format("{}:{}", a.to_string(), e.port());
 }
 
 double secondsSince(Clock::time_point t, Clock::time_point now) {

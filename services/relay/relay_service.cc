@@ -6,6 +6,7 @@
 #include <map>
 #include <sstream>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "bus/stats_report.h"
@@ -20,7 +21,7 @@ using Clock = std::chrono::steady_clock;
 constexpr std::uint64_t kBadLogLimit = 20;
 constexpr auto kMissedLogEvery = std::chrono::seconds(10);
 
-std::string hostPort(const qbt::ServerAddress& a) { return a.host + ":" + std::to_string(a.port); }
+std::string hostPort(const qbt::ServerAddress& a) { return fmt::format("{}:{}", a.host, a.port); }
 
 std::string listText(const qbt::ServerList& l) {
   std::string s;
@@ -103,8 +104,8 @@ void RelayService::start(service::Runtime& rt) {
       http::Response res;
       const double age = upstreamAge();
       res.status = degraded_ ? 503 : 200;
-      res.body = std::string(degraded_ ? "degraded" : "ok") + " clients=" + std::to_string(server_->clientsStreaming()) +
-                 " upstream_age_s=" + number(std::round(age * 10) / 10) + "\n";
+      res.body = fmt::format("{} clients={} upstream_age_s={}\n", degraded_ ? "degraded" : "ok",
+                             server_->clientsStreaming(), number(std::round(age * 10) / 10));
       return res;
     });
   }
@@ -254,7 +255,7 @@ void RelayService::report(runtime::StatsReporter& r) {
   r.setCounter("server_lists_sent", c.server_lists);
   std::uint64_t disconnects = 0;
   for (std::size_t i = 0; i < kDisconnectReasonCount; ++i) {
-    r.setCounter("disconnects." + std::string(reasonName(static_cast<DisconnectReason>(i))), c.disconnects[i]);
+    r.setCounter(fmt::format("disconnects.{}", reasonName(static_cast<DisconnectReason>(i))), c.disconnects[i]);
     disconnects += c.disconnects[i];
   }
   r.setCounter("disconnects_total", disconnects);
@@ -279,7 +280,7 @@ void RelayService::report(runtime::StatsReporter& r) {
   r.setGauge("client_queued_bytes_max", static_cast<double>(server_->maxQueuedBytes()));
   r.setGauge("upstream_age_s", upstreamAge());
   const auto ep = server_->endpoint();
-  r.setLabel("listen", ep.address().to_string() + ":" + std::to_string(ep.port()));
+  r.setLabel("listen", fmt::format("{}:{}", ep.address().to_string(), ep.port()));
   r.setLabel("upstream", config_.connect);
 }
 
@@ -288,7 +289,8 @@ std::string RelayService::metricsText() {
   report(snapshot);
   bus::reportSubscriber(snapshot, tap_->stats());
   const emwin::bus::v1::ServiceStats stats = snapshot.build(Clock::now());
-  const std::string base = "service=\"" + labelValue(stats.service()) + "\",instance=\"" + labelValue(stats.instance()) + "\"";
+  const std::string base =
+      fmt::format("service=\"{}\",instance=\"{}\"", labelValue(stats.service()), labelValue(stats.instance()));
 
   // family -> (type, lines); same naming as emwin-stats: "a.b" -> emwin_a_total{kind="b"}.
   std::map<std::string, std::pair<std::string, std::vector<std::string>>> families;
@@ -302,12 +304,12 @@ std::string RelayService::metricsText() {
       }
       family = stem;
     }
-    std::string name = "emwin_" + metricName(family) + (counter ? "_total" : "");
+    const std::string name = fmt::format("emwin_{}{}", metricName(family), counter ? "_total" : "");
     std::string labels = base;
-    if (dot != std::string::npos) labels += ",kind=\"" + labelValue(raw.substr(dot + 1)) + "\"";
+    if (dot != std::string::npos) labels += fmt::format(",kind=\"{}\"", labelValue(raw.substr(dot + 1)));
     auto& f = families[name];
     f.first = counter ? "counter" : "gauge";
-    f.second.push_back(name + "{" + labels + "} " + number(value));
+    f.second.push_back(fmt::format("{}{{{}}} {}", name, labels, number(value)));
   };
   for (const auto& [k, v] : stats.counters()) add(k, static_cast<double>(v), true);
   for (const auto& [k, v] : stats.gauges()) add(k, v, false);
@@ -315,13 +317,13 @@ std::string RelayService::metricsText() {
   add("uptime_seconds", stats.uptime_s(), false);
 
   for (const ClientInfo& c : server_->clients()) {
-    const std::string labels = base + ",client=\"" + std::to_string(c.id) + "\",peer=\"" + labelValue(c.peer) +
-                               "\",email=\"" + labelValue(c.email) + "\",version=\"" +
-                               (c.logged_on ? (c.version == qbt::Version::kV2 ? "v2" : "v1") : "") + "\"";
+    const std::string labels =
+        fmt::format("{},client=\"{}\",peer=\"{}\",email=\"{}\",version=\"{}\"", base, c.id, labelValue(c.peer),
+                    labelValue(c.email), c.logged_on ? (c.version == qbt::Version::kV2 ? "v2" : "v1") : "");
     auto series = [&](const std::string& name, const char* type, double value) {
       auto& f = families[name];
       f.first = type;
-      f.second.push_back(name + "{" + labels + "} " + number(value));
+      f.second.push_back(fmt::format("{}{{{}}} {}", name, labels, number(value)));
     };
     series("emwin_relay_client_bytes_sent_total", "counter", static_cast<double>(c.bytes_sent));
     series("emwin_relay_client_frames_sent_total", "counter", static_cast<double>(c.frames_sent));

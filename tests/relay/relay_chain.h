@@ -128,6 +128,7 @@ class RelayChain {
     assembler_a_ = startAssembler("a", a_pipe_, asm_a_pub_, asm_a_pipe_);
     ingest_a_ = startIngest("a", "127.0.0.1:" + std::to_string(sim_port_), a_pub_, a_pipe_, "v2");
     startRelay();
+    if (::testing::Test::HasFatalFailure()) return;
     if (config_.downstream) {
       startSinks("b", asm_b_pipe_);
       assembler_b_ = startAssembler("b", b_pipe_, asm_b_pub_, asm_b_pipe_);
@@ -137,7 +138,7 @@ class RelayChain {
           << logs();
     }
     waitRelayHearsUpstream();
-    if (sim) startSim();
+    if (sim && !::testing::Test::HasFatalFailure()) startSim();
   }
 
   // Starts (or restarts: same port, same options) the relay.

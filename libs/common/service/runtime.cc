@@ -192,20 +192,20 @@ void Runtime::every(std::chrono::milliseconds period, std::function<void()> fn) 
   t->fn = std::move(fn);
   t->period = std::max(period, std::chrono::milliseconds(1));
   timers_.push_back(t);
+  armEvery(t);
+}
+
+// Re-arms a periodic timer. The handler holds only a weak_ptr to it (a
+// function object capturing a shared_ptr to itself would never be freed).
+void Runtime::armEvery(const std::shared_ptr<Timer>& t) {
   std::weak_ptr<Timer> weak = t;
-  auto arm = std::make_shared<std::function<void()>>();
-  *arm = [this, weak, arm] {
-    auto self = weak.lock();
-    if (!self) return;
-    self->timer.expires_after(self->period);
-    self->timer.async_wait([this, weak, arm](const asio::error_code& ec) {
-      auto timer = weak.lock();
-      if (ec || !timer || finished_) return;
-      timer->fn();
-      (*arm)();
-    });
-  };
-  (*arm)();
+  t->timer.expires_after(t->period);
+  t->timer.async_wait([this, weak](const asio::error_code& ec) {
+    auto timer = weak.lock();
+    if (ec || !timer || finished_) return;
+    timer->fn();
+    if (!finished_) armEvery(timer);
+  });
 }
 
 void Runtime::after(std::chrono::milliseconds delay, std::function<void()> fn) {

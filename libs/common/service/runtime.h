@@ -142,6 +142,7 @@ class Runtime {
   struct Timer;
 
   void readInput(Input& input);
+  void armEvery(const std::shared_ptr<Timer>& timer);
   void updateFlow();
   void maintain();
   void publishStats();
