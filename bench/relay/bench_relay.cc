@@ -36,7 +36,10 @@ const std::vector<Block>& corpusBlocks() {
       const std::vector<std::uint8_t> c((std::istreambuf_iterator<char>(in)), {});
       const auto pt = static_cast<std::uint32_t>((c.size() + 1023) / 1024);
       for (std::uint32_t pn = 1; pn <= pt; ++pn) {
-        Block b{"P" + std::to_string(n) + ".TXT", pn, pt, std::vector<std::uint8_t>(1024, 0)};
+        std::string name = "P";  // appended: g++ 12 -O3 warns falsely on "P" + std::to_string(n)
+        name += std::to_string(n);
+        name += ".TXT";
+        Block b{std::move(name), pn, pt, std::vector<std::uint8_t>(1024, 0)};
         for (std::size_t i = 0; i < 1024 && (pn - 1) * 1024 + i < c.size(); ++i) b.data[i] = c[(pn - 1) * 1024 + i];
         out.push_back(std::move(b));
       }

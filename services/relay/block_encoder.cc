@@ -12,7 +12,7 @@ namespace emwin::relay {
 namespace {
 
 constexpr std::size_t kHeaderBytes = 80;
-constexpr int kLevel = 1;  // as small as level 6 on real text blocks, at half the CPU (docs/performance.md)
+constexpr int kLevel = 1;  // as small as level 6 on real text blocks, for less CPU (docs/performance.md)
 
 bool pays(V2Rule rule, std::size_t n) noexcept {
   if (n < 1 || n > qbt::kBlockSize) return false;

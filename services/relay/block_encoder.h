@@ -9,8 +9,8 @@
 //
 // Compression: libdeflate (the library the decoder inflates with) at level 1,
 // zlib format: on the corpus's 1 KiB text blocks it is as small as level 6
-// and about half its CPU (docs/performance.md, "Relay"); compressing is most
-// of the relay's CPU per block.
+// at two thirds of its CPU, half of zlib's (docs/performance.md, "Relay");
+// compressing is most of the relay's CPU per block.
 //
 // Thread-safety: not thread-safe; one per thread.
 
