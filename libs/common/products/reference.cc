@@ -1,0 +1,89 @@
+// Lookups in the compiled reference tables (binary search by code).
+#include "products/reference.h"
+
+#include <algorithm>
+#include <vector>
+
+namespace emwin::products {
+namespace {
+
+template <typename Row, typename Key>
+const Row* find(std::span<const Row> rows, std::string_view code, Key key) noexcept {
+  auto it = std::lower_bound(rows.begin(), rows.end(), code,
+                             [&](const Row& r, std::string_view c) { return r.*key < c; });
+  return it != rows.end() && (*it).*key == code ? &*it : nullptr;
+}
+
+std::string_view text(detail::TextRef r) noexcept { return {detail::kText + r.offset, r.size}; }
+
+template <typename Out, typename In, typename Convert>
+std::vector<Out> build(const In* rows, std::size_t n, Convert convert) {
+  std::vector<Out> out;
+  out.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) out.push_back(convert(rows[i]));
+  return out;
+}
+
+}  // namespace
+
+std::span<const UgcPlace> ugcPlaces() noexcept {
+  static const std::vector<UgcPlace> table = build<UgcPlace>(
+      detail::kUgcRows, detail::kUgcRowCount,
+      [](const detail::UgcRow& r) { return UgcPlace{text(r.code), r.county, text(r.name), r.lat, r.lon}; });
+  return table;
+}
+
+std::span<const OfficeInfo> offices() noexcept {
+  static const std::vector<OfficeInfo> table =
+      build<OfficeInfo>(detail::kOfficeRows, detail::kOfficeRowCount, [](const detail::OfficeRow& r) {
+        return OfficeInfo{text(r.code), text(r.name), text(r.city), text(r.state)};
+      });
+  return table;
+}
+
+std::span<const ProductTitle> productTitles() noexcept {
+  static const std::vector<ProductTitle> table =
+      build<ProductTitle>(detail::kProductRows, detail::kProductRowCount, [](const detail::ProductRow& r) {
+        return ProductTitle{text(r.code), text(r.wmo_prefix), text(r.title)};
+      });
+  return table;
+}
+
+std::span<const RiverPoint> riverPoints() noexcept {
+  static const std::vector<RiverPoint> table =
+      build<RiverPoint>(detail::kRiverRows, detail::kRiverRowCount, [](const detail::RiverRow& r) {
+        return RiverPoint{text(r.nwsli), text(r.state), text(r.stream), text(r.proximity), text(r.place), r.lat,
+                          r.lon};
+      });
+  return table;
+}
+
+const UgcPlace* findUgc(std::string_view code) noexcept {
+  if (code.size() != 6) return nullptr;
+  return find(ugcPlaces(), code, &UgcPlace::code);
+}
+
+const OfficeInfo* findOffice(std::string_view code) noexcept {
+  if (code.size() == 4) {
+    // ICAO-style identifiers: K (CONUS), P (Alaska, Hawaii, Pacific) and
+    // N (NSTU, Pago Pago) prefix the 3-letter office; San Juan is the exception.
+    if (code == "TJSJ") return find(offices(), "SJU", &OfficeInfo::code);
+    if (code[0] != 'K' && code[0] != 'P' && code[0] != 'N') return nullptr;
+    code.remove_prefix(1);
+  }
+  if (code.size() != 3) return nullptr;
+  return find(offices(), code, &OfficeInfo::code);
+}
+
+std::string_view productTitle(std::string_view code) noexcept {
+  if (code.size() != 3) return {};
+  const ProductTitle* p = find(productTitles(), code, &ProductTitle::code);
+  return p != nullptr ? p->title : std::string_view();
+}
+
+const RiverPoint* findRiverPoint(std::string_view nwsli) noexcept {
+  if (nwsli.size() != 5 || nwsli == "00000") return nullptr;
+  return find(riverPoints(), nwsli, &RiverPoint::nwsli);
+}
+
+}  // namespace emwin::products
