@@ -24,11 +24,11 @@ namespace {
 namespace v1 = emwin::bus::v1;
 using SteadyClock = std::chrono::steady_clock;
 
-// Index 0 = unspecified / out of range; 1..6 = the tiers.
-constexpr std::size_t kTierSlots = 7;
+// Index 0 = unspecified / out of range; 1..7 = the tiers (7: test messages).
+constexpr std::size_t kTierSlots = 8;
 
 std::size_t tierSlot(v1::PriorityTier tier) {
-  if (tier < v1::PRIORITY_TIER_EMERGENCY || tier > v1::PRIORITY_TIER_ROUTINE) return 0;
+  if (tier < v1::PRIORITY_TIER_EMERGENCY || tier > v1::PRIORITY_TIER_TEST) return 0;
   return static_cast<std::size_t>(tier);
 }
 
