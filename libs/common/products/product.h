@@ -52,6 +52,7 @@ struct Hvtec {
 struct LatLon {
   double lat_deg = 0;
   double lon_deg = 0;
+  bool operator==(const LatLon&) const = default;
 };
 
 // TIME...MOT...LOC line.
