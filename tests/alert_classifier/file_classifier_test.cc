@@ -93,7 +93,7 @@ TEST(FileClassifier, AlertsCarryNamesPlacesAndParsedHvtec) {
   ASSERT_FALSE(r.alerts.empty());
   const v1::Alert& a = r.alerts[0].alert;
   EXPECT_EQ(a.product_title(), "Flood Statement");
-  EXPECT_EQ(a.office_info().code(), "SEW");
+  EXPECT_EQ(a.office_code(), "SEW");
   ASSERT_EQ(a.ugc_areas_size(), a.ugc_size());
   for (int i = 0; i < a.ugc_size(); ++i) EXPECT_EQ(a.ugc_areas(i).code(), a.ugc(i));
   EXPECT_TRUE(a.ugc_areas(0).known());

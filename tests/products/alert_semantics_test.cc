@@ -248,7 +248,6 @@ TEST(MultiSegment, ProductWithoutVtecCarriesEverySegmentsZones) {
   EXPECT_EQ(a.ugc(7), "IAC169");
   ASSERT_EQ(a.ugc_areas_size(), 8);
   EXPECT_EQ(a.ugc_areas(6).name(), "Story");
-  EXPECT_EQ(a.ugc_areas(6).kind(), "zone");
   ASSERT_EQ(a.segments_size(), 3);
   EXPECT_EQ(a.segments(1).ugc_size(), 2);
   EXPECT_EQ(a.segments(1).ugc(0).code(), "IAZ023");
@@ -285,18 +284,16 @@ TEST(Names, ProductOfficeUgcAndRiverPointFromTheReferenceTables) {
   const auto alerts = classify(p);
   const v1::Alert a = protoOf(alerts.at(0), p);
   EXPECT_EQ(a.product_title(), "Tornado Warning");
-  ASSERT_TRUE(a.has_office_info());
-  EXPECT_EQ(a.office_info().code(), "ICT");
-  EXPECT_EQ(a.office_info().city(), "Wichita");
-  EXPECT_EQ(a.office_info().state(), "KS");
+  EXPECT_EQ(a.office_code(), "ICT");
+  EXPECT_EQ(a.office_city(), "Wichita");
+  EXPECT_EQ(a.office_state(), "KS");
   // KSC015-173: Butler and Sedgwick counties.
   ASSERT_EQ(a.ugc_areas_size(), 2);
   EXPECT_EQ(a.ugc_areas(1).code(), "KSC173");
   EXPECT_TRUE(a.ugc_areas(1).known());
   EXPECT_EQ(a.ugc_areas(1).name(), "Sedgwick");
-  EXPECT_EQ(a.ugc_areas(1).kind(), "county");
-  EXPECT_NEAR(a.ugc_areas(1).centroid().lat_deg(), 37.68, 0.01);
-  EXPECT_NEAR(a.ugc_areas(1).centroid().lon_deg(), -97.46, 0.01);
+  EXPECT_NEAR(a.ugc_areas(1).lat_deg(), 37.68, 0.01);
+  EXPECT_NEAR(a.ugc_areas(1).lon_deg(), -97.46, 0.01);
 
   // A product code outside the 66-code catalog gets its reference title.
   const ParsedProduct hwo = parseProduct(testing::kHazardousWeatherOutlook, kJul2024);
@@ -314,12 +311,14 @@ TEST(Names, UnknownCodesAreReportedUnknownNotGuessed) {
   EXPECT_EQ(p.product_title, "");
   EXPECT_EQ(p.product_name, "");
   const v1::Alert a = protoOf(classify(p).at(0), p);
-  EXPECT_FALSE(a.has_office_info());
+  EXPECT_EQ(a.office_code(), "");
+  EXPECT_EQ(a.office_name(), "");
   ASSERT_EQ(a.ugc_areas_size(), 1);
   EXPECT_EQ(a.ugc_areas(0).code(), "IAC999");
   EXPECT_FALSE(a.ugc_areas(0).known());
   EXPECT_EQ(a.ugc_areas(0).name(), "");
-  EXPECT_FALSE(a.ugc_areas(0).has_centroid());
+  EXPECT_EQ(a.ugc_areas(0).lat_deg(), 0.0);
+  EXPECT_EQ(a.ugc_areas(0).lon_deg(), 0.0);
 }
 
 // --- 7. Tags, H-VTEC, emergencies -------------------------------------------

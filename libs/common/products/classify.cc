@@ -12,20 +12,26 @@
 namespace emwin::products {
 namespace {
 
-std::string topicToken(std::string_view s) {
+// `s` as one topic token: "UNKNOWN" when empty, characters outside [A-Z0-9]
+// replaced by '_'. Returns `s` itself when it is already a token (no copy).
+std::string_view topicToken(std::string_view s, std::string& scratch) {
   if (s.empty()) return "UNKNOWN";
-  std::string out(s);
-  for (char& c : out) {
-    const bool ok = (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-    if (!ok) c = '_';
+  const auto ok = [](char c) { return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); };
+  if (std::all_of(s.begin(), s.end(), ok)) return s;
+  scratch.assign(s);
+  for (char& c : scratch) {
+    if (!ok(c)) c = '_';
   }
-  return out;
+  return scratch;
 }
 
 std::string topicOf(const Classified& c) {
-  const std::string ph = topicToken(c.phenomenon);
-  const std::string sig = topicToken(c.significance);
-  const std::string office = topicToken(c.office);
+  std::string a;
+  std::string b;
+  std::string d;
+  const std::string_view ph = topicToken(c.phenomenon, a);
+  const std::string_view sig = topicToken(c.significance, b);
+  const std::string_view office = topicToken(c.office, d);
   return c.is_test ? bus::topics::testAlert(ph, sig, office) : bus::topics::alert(ph, sig, office);
 }
 
@@ -234,19 +240,34 @@ const Vtec* vtecOf(const Classified& c, const Segment* s) {
   return &s->vtec[static_cast<std::size_t>(c.vtec_index)];
 }
 
-// The UGC codes an alert covers: its segment's, or for a product without VTEC
-// every segment's (first appearance order, no repeats).
-std::vector<std::string_view> alertUgc(const Classified& c, const ParsedProduct& p) {
-  std::vector<std::string_view> out;
+// Calls `f(code)` for each UGC code an alert covers: its segment's, or for a
+// product without VTEC every segment's (first appearance order, no repeats).
+template <typename F>
+void forEachAlertUgc(const Classified& c, const ParsedProduct& p, F f) {
   if (c.vtec_index >= 0 || p.segments.size() <= 1) {
-    if (const Segment* s = segmentOf(c, p)) out.assign(s->ugc.begin(), s->ugc.end());
-    return out;
+    if (const Segment* s = segmentOf(c, p)) {
+      for (const std::string& code : s->ugc) f(std::string_view(code));
+    }
+    return;
   }
-  for (const Segment& s : p.segments) {
-    for (const std::string& code : s.ugc) {
-      if (std::find(out.begin(), out.end(), code) == out.end()) out.push_back(code);
+  for (std::size_t si = 0; si < p.segments.size(); ++si) {
+    const auto& codes = p.segments[si].ugc;
+    for (std::size_t ci = 0; ci < codes.size(); ++ci) {
+      // Named before (an earlier segment, or earlier in this one)?
+      bool seen = std::find(codes.begin(), codes.begin() + static_cast<std::ptrdiff_t>(ci), codes[ci]) !=
+                  codes.begin() + static_cast<std::ptrdiff_t>(ci);
+      for (std::size_t sj = 0; sj < si && !seen; ++sj) {
+        const auto& earlier = p.segments[sj].ugc;
+        seen = std::find(earlier.begin(), earlier.end(), codes[ci]) != earlier.end();
+      }
+      if (!seen) f(std::string_view(codes[ci]));
     }
   }
+}
+
+std::vector<std::string_view> alertUgc(const Classified& c, const ParsedProduct& p) {
+  std::vector<std::string_view> out;
+  forEachAlertUgc(c, p, [&](std::string_view code) { out.push_back(code); });
   return out;
 }
 
@@ -256,36 +277,34 @@ void fillLatLon(const LatLon& p, emwin::bus::v1::LatLon& out) {
 }
 
 void fillUgcArea(std::string_view code, emwin::bus::v1::UgcArea& out) {
-  out.set_code(std::string(code));
+  out.mutable_code()->assign(code);
   const UgcPlace* place = findUgc(code);
   out.set_known(place != nullptr);
   if (place == nullptr) return;
-  out.set_kind(place->county ? "county" : "zone");
-  out.set_name(std::string(place->name));
-  auto* pt = out.mutable_centroid();
-  pt->set_lat_deg(place->lat_deg);
-  pt->set_lon_deg(place->lon_deg);
+  out.mutable_name()->assign(place->name);
+  out.set_lat_deg(place->lat_deg);
+  out.set_lon_deg(place->lon_deg);
 }
 
 void fillHvtec(const Hvtec& h, emwin::bus::v1::HydroVtec& out) {
   out.set_raw(h.raw);
   out.set_nwsli(h.nwsli);
   out.set_severity(h.severity);
-  out.set_severity_name(std::string(hvtecSeverityName(h.severity)));
+  out.mutable_severity_name()->assign(hvtecSeverityName(h.severity));
   out.set_immediate_cause(h.immediate_cause);
-  out.set_immediate_cause_name(std::string(hvtecCauseName(h.immediate_cause)));
+  out.mutable_immediate_cause_name()->assign(hvtecCauseName(h.immediate_cause));
   out.set_begin_unix_s(h.begin_unix_s);
   out.set_crest_unix_s(h.crest_unix_s);
   out.set_end_unix_s(h.end_unix_s);
   out.set_flood_record(h.flood_record);
-  out.set_flood_record_name(std::string(hvtecRecordName(h.flood_record)));
+  out.mutable_flood_record_name()->assign(hvtecRecordName(h.flood_record));
   const RiverPoint* rp = findRiverPoint(h.nwsli);
   out.set_point_known(rp != nullptr);
   if (rp == nullptr) return;
-  out.set_stream(std::string(rp->stream));
-  out.set_proximity(std::string(rp->proximity));
-  out.set_place(std::string(rp->place));
-  out.set_state(std::string(rp->state));
+  out.mutable_stream()->assign(rp->stream);
+  out.mutable_proximity()->assign(rp->proximity);
+  out.mutable_place()->assign(rp->place);
+  out.mutable_state()->assign(rp->state);
   auto* pt = out.mutable_point();
   pt->set_lat_deg(rp->lat_deg);
   pt->set_lon_deg(rp->lon_deg);
@@ -316,47 +335,78 @@ nlohmann::json latLonJson(const std::vector<LatLon>& pts) {
   return a;
 }
 
+// {"code": "IAC169", "name": "Story", "centroid": [42.0362, -93.4651]}; name
+// and centroid null when the code is unknown. Built member by member (an
+// initializer list of pairs costs several times more, per UGC of every alert).
 nlohmann::json ugcAreaJson(std::string_view code) {
+  nlohmann::json o(nlohmann::json::value_t::object);
+  auto& m = o.get_ref<nlohmann::json::object_t&>();
+  m.emplace("code", code);
   const UgcPlace* place = findUgc(code);
-  if (place == nullptr) return {{"code", code}, {"known", false}};
-  return {{"code", code},
-          {"known", true},
-          {"kind", place->county ? "county" : "zone"},
-          {"name", place->name},
-          {"centroid", {place->lat_deg, place->lon_deg}}};
+  if (place == nullptr) {
+    m.emplace("name", nullptr);
+    m.emplace("centroid", nullptr);
+    return o;
+  }
+  m.emplace("name", place->name);
+  nlohmann::json pt(nlohmann::json::value_t::array);
+  auto& a = pt.get_ref<nlohmann::json::array_t&>();
+  a.reserve(2);
+  a.emplace_back(place->lat_deg);
+  a.emplace_back(place->lon_deg);
+  m.emplace("centroid", std::move(pt));
+  return o;
 }
 
-nlohmann::json ugcAreasJson(const std::vector<std::string_view>& codes) {
-  nlohmann::json a = nlohmann::json::array();
-  for (std::string_view code : codes) a.push_back(ugcAreaJson(code));
+template <typename Codes>
+nlohmann::json ugcAreasJson(const Codes& codes) {
+  nlohmann::json a(nlohmann::json::value_t::array);
+  auto& v = a.get_ref<nlohmann::json::array_t&>();
+  v.reserve(codes.size());
+  for (std::string_view code : codes) v.push_back(ugcAreaJson(code));
   return a;
 }
 
+// {"code": "DMX", "name": ..., "city": ..., "state": ...}, or null when unknown.
 nlohmann::json officeJson(std::string_view cccc) {
   const OfficeInfo* o = findOffice(cccc);
-  if (o == nullptr) return {{"code", cccc}, {"known", false}};
-  return {{"code", o->code}, {"known", true}, {"name", o->name}, {"city", o->city}, {"state", o->state}};
+  if (o == nullptr) return nullptr;
+  nlohmann::json j(nlohmann::json::value_t::object);
+  auto& m = j.get_ref<nlohmann::json::object_t&>();
+  m.emplace("code", o->code);
+  m.emplace("name", o->name);
+  m.emplace("city", o->city);
+  m.emplace("state", o->state);
+  return j;
 }
 
 nlohmann::json hvtecJson(const Hvtec& h) {
-  nlohmann::json j = {{"raw", h.raw},
-                      {"nwsli", h.nwsli},
-                      {"severity", h.severity},
-                      {"severity_name", hvtecSeverityName(h.severity)},
-                      {"immediate_cause", h.immediate_cause},
-                      {"immediate_cause_name", hvtecCauseName(h.immediate_cause)},
-                      {"begin", timeJson(h.begin_unix_s)},
-                      {"crest", timeJson(h.crest_unix_s)},
-                      {"end", timeJson(h.end_unix_s)},
-                      {"flood_record", h.flood_record},
-                      {"flood_record_name", hvtecRecordName(h.flood_record)}};
+  nlohmann::json j(nlohmann::json::value_t::object);
+  auto& m = j.get_ref<nlohmann::json::object_t&>();
+  m.emplace("raw", h.raw);
+  m.emplace("nwsli", h.nwsli);
+  m.emplace("severity", h.severity);
+  m.emplace("severity_name", hvtecSeverityName(h.severity));
+  m.emplace("immediate_cause", h.immediate_cause);
+  m.emplace("immediate_cause_name", hvtecCauseName(h.immediate_cause));
+  m.emplace("begin", timeJson(h.begin_unix_s));
+  m.emplace("crest", timeJson(h.crest_unix_s));
+  m.emplace("end", timeJson(h.end_unix_s));
+  m.emplace("flood_record", h.flood_record);
+  m.emplace("flood_record_name", hvtecRecordName(h.flood_record));
   const RiverPoint* rp = findRiverPoint(h.nwsli);
-  j["point"] = rp == nullptr ? nlohmann::json(nullptr)
-                             : nlohmann::json{{"stream", rp->stream},
-                                              {"proximity", rp->proximity},
-                                              {"place", rp->place},
-                                              {"state", rp->state},
-                                              {"lat_lon", {rp->lat_deg, rp->lon_deg}}};
+  if (rp == nullptr) {
+    m.emplace("point", nullptr);
+    return j;
+  }
+  nlohmann::json point(nlohmann::json::value_t::object);
+  auto& pm = point.get_ref<nlohmann::json::object_t&>();
+  pm.emplace("stream", rp->stream);
+  pm.emplace("proximity", rp->proximity);
+  pm.emplace("place", rp->place);
+  pm.emplace("state", rp->state);
+  pm.emplace("lat_lon", nlohmann::json::array({rp->lat_deg, rp->lon_deg}));
+  m.emplace("point", std::move(point));
   return j;
 }
 
@@ -429,11 +479,10 @@ void toProto(const Classified& c, const ParsedProduct& p, emwin::bus::v1::Alert&
   out.set_action(c.action);
   out.set_office(c.office);
   if (const OfficeInfo* o = findOffice(c.office)) {
-    auto* info = out.mutable_office_info();
-    info->set_code(std::string(o->code));
-    info->set_name(std::string(o->name));
-    info->set_city(std::string(o->city));
-    info->set_state(std::string(o->state));
+    out.mutable_office_code()->assign(o->code);
+    out.mutable_office_name()->assign(o->name);
+    out.mutable_office_city()->assign(o->city);
+    out.mutable_office_state()->assign(o->state);
   }
   out.set_phenomenon(c.phenomenon);
   out.set_significance(c.significance);
@@ -455,10 +504,10 @@ void toProto(const Classified& c, const ParsedProduct& p, emwin::bus::v1::Alert&
   out.set_test_reason(c.test_reason);
   for (const std::string& issue : p.issues) out.add_parse_issues(issue);
   out.set_segment_index(static_cast<std::uint32_t>(c.segment_index));
-  for (std::string_view code : alertUgc(c, p)) {
-    out.add_ugc(std::string(code));
+  forEachAlertUgc(c, p, [&](std::string_view code) {
+    out.add_ugc()->assign(code);
     fillUgcArea(code, *out.add_ugc_areas());
-  }
+  });
   if (c.vtec_index < 0 && p.segments.size() > 1) {
     for (std::size_t i = 0; i < p.segments.size(); ++i) {
       const Segment& seg = p.segments[i];
@@ -545,7 +594,7 @@ nlohmann::json alertToJson(const Classified& c, const ParsedProduct& p, std::str
     for (std::size_t i = 0; i < p.segments.size(); ++i) {
       const Segment& seg = p.segments[i];
       segments.push_back({{"index", i},
-                          {"ugc", ugcAreasJson(std::vector<std::string_view>(seg.ugc.begin(), seg.ugc.end()))},
+                          {"ugc", ugcAreasJson(seg.ugc)},
                           {"expires", timeJson(seg.expires_unix_s)},
                           {"headline", seg.headline},
                           {"polygon", latLonJson(seg.polygon)}});

@@ -440,7 +440,10 @@ class Parser {
       return;
     }
     for (std::size_t i = body; i < lines_.size(); ++i) {
-      if (isTestBanner(trim(lines_[i]))) {
+      const std::string_view line = lines_[i];
+      // Cheap reject first: most lines are short or start with another letter.
+      if (line.size() < 15 || (line[0] != 'T' && line[0] != 't' && line[0] != ' ')) continue;
+      if (isTestBanner(trim(line))) {
         p_.test_reason = "TEST banner";
         return;
       }
@@ -553,28 +556,26 @@ class Parser {
   std::size_t parseShapeLines(SegmentRange r, std::size_t i, bool east, Segment& s, const std::string& where) {
     static constexpr std::string_view kPoly = "LAT...LON";
     static constexpr std::string_view kMotion = "TIME...MOT...LOC";
-    std::string polyText;
-    std::string motionText;
+    // Tokens of each part, as views into the product text (no copies).
+    std::vector<std::string_view> polyTokens;
+    std::vector<std::string_view> motionTokens;
     bool havePoly = false;
     bool haveMotion = false;
-    std::string* current = nullptr;
-    // Appends `text` to the current part, switching parts at a keyword.
+    std::vector<std::string_view>* current = nullptr;
+    // Adds the tokens of `text` to the current part, switching parts at a keyword.
     auto take = [&](std::string_view text) {
       while (!text.empty()) {
         const std::size_t kp = text.find(kPoly);
         const std::size_t km = text.find(kMotion);
         const std::size_t k = std::min(kp, km);
-        if (current != nullptr) {
-          current->push_back(' ');
-          current->append(text.substr(0, k));
-        }
+        if (current != nullptr) splitTokens(text.substr(0, k), *current);
         if (k == std::string_view::npos) return;
         if (k == kp) {
-          current = havePoly ? nullptr : &polyText;  // a second polygon in the same run is ignored
+          current = havePoly ? nullptr : &polyTokens;  // a second polygon in the same run is ignored
           havePoly = true;
           text.remove_prefix(k + kPoly.size());
         } else {
-          current = haveMotion ? nullptr : &motionText;
+          current = haveMotion ? nullptr : &motionTokens;
           haveMotion = true;
           text.remove_prefix(k + kMotion.size());
         }
@@ -597,10 +598,8 @@ class Parser {
       p_.issues.push_back(where + ": LAT...LON and TIME...MOT...LOC run together, split");
     }
     if (havePoly && s.polygon.empty()) {
-      std::vector<std::string_view> tokens;
-      splitTokens(polyText, tokens);
       std::vector<LatLon> poly;
-      if (parseLatLonTokens(tokens, east, poly, p_.issues, where + " polygon")) {
+      if (parseLatLonTokens(polyTokens, east, poly, p_.issues, where + " polygon")) {
         if (poly.size() < 3) {
           p_.issues.push_back(where + " polygon: fewer than 3 points");
         } else {
@@ -611,13 +610,11 @@ class Parser {
         }
       }
     }
-    if (haveMotion && !s.motion.present) parseMotion(motionText, east, s.motion, where);
+    if (haveMotion && !s.motion.present) parseMotion(motionTokens, east, s.motion, where);
     return j;
   }
 
-  void parseMotion(std::string_view rest, bool east, StormMotion& m, const std::string& where) {
-    std::vector<std::string_view> t;
-    splitTokens(rest, t);
+  void parseMotion(const std::vector<std::string_view>& t, bool east, StormMotion& m, const std::string& where) {
     auto bad = [&] { p_.issues.push_back(where + ": malformed TIME...MOT...LOC"); };
     if (t.size() < 3 || t[0].size() != 5 || t[0][4] != 'Z' || !allDigits(t[0].substr(0, 4)) ||
         !t[1].ends_with("DEG") || !allDigits(t[1].substr(0, t[1].size() - 3)) || !t[2].ends_with("KT") ||
@@ -864,10 +861,24 @@ std::string isoUtc(std::int64_t unix_s) {
   unsigned m = 0;
   unsigned d = 0;
   civilFromDays(days, y, m, d);
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02dZ", static_cast<long long>(y), m, d,
-                static_cast<int>(secs / 3600), static_cast<int>(secs / 60 % 60), static_cast<int>(secs % 60));
-  return buf;
+  if (y < 0 || y > 9999) {
+    char buf[48];
+    std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02dZ", static_cast<long long>(y), m, d,
+                  static_cast<int>(secs / 3600), static_cast<int>(secs / 60 % 60), static_cast<int>(secs % 60));
+    return buf;
+  }
+  // Formatted by hand: JSON output calls this for every time of every alert.
+  std::string out = "0000-00-00T00:00:00Z";
+  auto put = [&](std::size_t at, unsigned v, int width) {
+    for (int i = width - 1; i >= 0; --i, v /= 10) out[at + static_cast<std::size_t>(i)] = static_cast<char>('0' + v % 10);
+  };
+  put(0, static_cast<unsigned>(y), 4);
+  put(5, m, 2);
+  put(8, d, 2);
+  put(11, static_cast<unsigned>(secs / 3600), 2);
+  put(14, static_cast<unsigned>(secs / 60 % 60), 2);
+  put(17, static_cast<unsigned>(secs % 60), 2);
+  return out;
 }
 
 ParsedProduct parseProduct(std::string_view text, std::int64_t reference_unix_s) {

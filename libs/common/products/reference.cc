@@ -58,9 +58,61 @@ std::span<const RiverPoint> riverPoints() noexcept {
   return table;
 }
 
+namespace {
+
+// UGC codes are looked up for every UGC of every alert: the sorted table is
+// split once into buckets by their "SSC"/"SSZ" prefix (26 x 26 x 2), so a
+// lookup is one index and a short binary search on the 3-digit number.
+struct UgcIndex {
+  static constexpr std::size_t kBuckets = 26 * 26 * 2;
+  std::vector<std::uint32_t> begin = std::vector<std::uint32_t>(kBuckets + 1, 0);
+  std::vector<std::uint16_t> number;  // parallel to ugcPlaces(): the 3-digit number
+
+  static int bucketOf(std::string_view code) noexcept {
+    const auto upper = [](char c) { return c >= 'A' && c <= 'Z'; };
+    if (code.size() != 6 || !upper(code[0]) || !upper(code[1]) || (code[2] != 'C' && code[2] != 'Z')) return -1;
+    return ((code[0] - 'A') * 26 + (code[1] - 'A')) * 2 + (code[2] == 'Z' ? 1 : 0);
+  }
+  static int numberOf(std::string_view code) noexcept {
+    int n = 0;
+    for (std::size_t i = 3; i < 6; ++i) {
+      if (code[i] < '0' || code[i] > '9') return -1;
+      n = n * 10 + (code[i] - '0');
+    }
+    return n;
+  }
+};
+
+const UgcIndex& ugcIndex() noexcept {
+  static const UgcIndex index = [] {
+    UgcIndex x;
+    const auto places = ugcPlaces();
+    x.number.reserve(places.size());
+    std::vector<std::uint32_t> counts(UgcIndex::kBuckets, 0);
+    for (const UgcPlace& p : places) {
+      ++counts[static_cast<std::size_t>(UgcIndex::bucketOf(p.code))];  // generator checked the shape
+      x.number.push_back(static_cast<std::uint16_t>(UgcIndex::numberOf(p.code)));
+    }
+    // Sorted by code = sorted by (bucket, number), "C" before "Z".
+    for (std::size_t b = 0; b < UgcIndex::kBuckets; ++b) x.begin[b + 1] = x.begin[b] + counts[b];
+    return x;
+  }();
+  return index;
+}
+
+}  // namespace
+
 const UgcPlace* findUgc(std::string_view code) noexcept {
-  if (code.size() != 6) return nullptr;
-  return find(ugcPlaces(), code, &UgcPlace::code);
+  const int bucket = UgcIndex::bucketOf(code);
+  if (bucket < 0) return nullptr;
+  const int n = UgcIndex::numberOf(code);
+  if (n < 0) return nullptr;
+  const UgcIndex& x = ugcIndex();
+  const auto first = x.number.begin() + x.begin[static_cast<std::size_t>(bucket)];
+  const auto last = x.number.begin() + x.begin[static_cast<std::size_t>(bucket) + 1];
+  const auto it = std::lower_bound(first, last, static_cast<std::uint16_t>(n));
+  if (it == last || *it != n) return nullptr;
+  return &ugcPlaces()[static_cast<std::size_t>(it - x.number.begin())];
 }
 
 const OfficeInfo* findOffice(std::string_view code) noexcept {

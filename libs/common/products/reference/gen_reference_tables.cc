@@ -138,12 +138,17 @@ class TextBlob {
   std::string ref(const std::string& s) {
     const std::size_t offset = size_;
     size_ += s.size();
-    literals_ += "    " + literal(s) + "\n";
-    return "{" + std::to_string(offset) + ", " + std::to_string(s.size()) + "}";
+    literals_ += "    ";
+    literals_ += literal(s);
+    literals_ += '\n';
+    std::ostringstream ref;  // (not operator+ chains: GCC 12 -O3 warns falsely about them, -Wrestrict)
+    ref << '{' << offset << ", " << s.size() << '}';
+    return ref.str();
   }
   std::string definition() const {
-    return "const char kText[] =\n" + literals_ + "    \"\";\nconst std::size_t kTextSize = " + std::to_string(size_) +
-           ";\n\n";
+    std::ostringstream out;
+    out << "const char kText[] =\n" << literals_ << "    \"\";\nconst std::size_t kTextSize = " << size_ << ";\n\n";
+    return out.str();
   }
 
  private:
