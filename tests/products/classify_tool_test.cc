@@ -15,8 +15,9 @@ struct RunResult {
   std::vector<nlohmann::json> lines;
 };
 
-RunResult runTool(const std::string& args) {
-  const std::string cmd = std::string(EMWIN_BINARY_DIR) + "/tools/classify/emwin-classify " + args + " 2>/dev/null";
+RunResult runTool(const std::string& args, const std::string& cwd = ".") {
+  const std::string cmd =
+      "cd " + cwd + " && " + std::string(EMWIN_BINARY_DIR) + "/tools/classify/emwin-classify " + args + " 2>/dev/null";
   RunResult r;
   FILE* f = ::popen(cmd.c_str(), "r");
   if (f == nullptr) return r;
@@ -93,6 +94,18 @@ TEST(ClassifyTool, ShowsTestMarkingNamesAndNewTags) {
   ASSERT_EQ(flood["hvtec_records"].size(), 1u);
   EXPECT_EQ(flood["hvtec_records"][0]["point"]["stream"], "Snoqualmie River");
   EXPECT_EQ(flood["hvtec_records"][0]["severity_name"], "Minor");
+}
+
+TEST(ClassifyTool, NamesNeedNoDataFileAtRunTime) {
+  // The reference tables are compiled in: run from / and from an empty directory.
+  const std::string empty = ::testing::TempDir();
+  for (const std::string& cwd : {std::string("/"), empty}) {
+    const RunResult r = runTool(corpus("tornado_warning/TOR_emergency.txt"), cwd);
+    ASSERT_EQ(r.exit_code, 0) << cwd;
+    ASSERT_EQ(r.lines.size(), 2u) << cwd;
+    EXPECT_EQ(r.lines[1]["ugc_areas"][1]["name"], "Sedgwick") << cwd;
+    EXPECT_EQ(r.lines[1]["office_info"]["city"], "Wichita") << cwd;
+  }
 }
 
 TEST(ClassifyTool, ActiveStateOfAChainAtAGivenTime) {
