@@ -188,7 +188,9 @@ Event eventFrom(const nlohmann::json& j) {
   for (const auto& u : j.at("ugcs")) {
     UgcState st;
     st.code = u.at("code").get<std::string>();
-    for (const auto& w : u.at("windows")) st.windows.push_back({w.at(0).get<std::int64_t>(), w.at(1).get<std::int64_t>()});
+    for (const auto& w : u.at("windows")) {
+      st.windows.push_back({w.at(0).get<std::int64_t>(), w.at(1).get<std::int64_t>()});
+    }
     st.status = statusFrom(u.at("status").get<std::string>());
     st.ended_unix_s = u.at("ended").get<std::int64_t>();
     st.last_issued_unix_s = u.at("last_issued").get<std::int64_t>();
@@ -535,9 +537,10 @@ void ActiveState::linkUpgrades(const EventUpdate& u, const std::string& key) {
   // upgraded event is replaced by the new events of its own phenomenon (WS.A
   // -> WS.W), else by those of another phenomenon that are at least as urgent
   // (WS.A -> BZ.W; not WS.A -> WW.Y).
+  auto erase = [](std::vector<std::string>& v, const std::string& x) { v.erase(std::remove(v.begin(), v.end(), x), v.end()); };
   for (const auto& [from, to] : segment_links_) {
-    if (Event* a = findEvent(from)) a->upgraded_to.erase(std::remove(a->upgraded_to.begin(), a->upgraded_to.end(), to), a->upgraded_to.end());
-    if (Event* b = findEvent(to)) b->upgraded_from.erase(std::remove(b->upgraded_from.begin(), b->upgraded_from.end(), from), b->upgraded_from.end());
+    if (Event* a = findEvent(from)) erase(a->upgraded_to, to);
+    if (Event* b = findEvent(to)) erase(b->upgraded_from, from);
   }
   segment_links_.clear();
   for (const std::string& from : segment_upgraded_) {

@@ -870,7 +870,9 @@ std::string isoUtc(std::int64_t unix_s) {
   // Formatted by hand: JSON output calls this for every time of every alert.
   std::string out = "0000-00-00T00:00:00Z";
   auto put = [&](std::size_t at, unsigned v, int width) {
-    for (int i = width - 1; i >= 0; --i, v /= 10) out[at + static_cast<std::size_t>(i)] = static_cast<char>('0' + v % 10);
+    for (int i = width - 1; i >= 0; --i, v /= 10) {
+      out[at + static_cast<std::size_t>(i)] = static_cast<char>('0' + v % 10);
+    }
   };
   put(0, static_cast<unsigned>(y), 4);
   put(5, m, 2);
