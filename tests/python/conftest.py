@@ -1,0 +1,37 @@
+"""Fixtures of the Python client's tests: real pipelines, always torn down."""
+from __future__ import annotations
+
+import pathlib
+import sys
+
+import pytest
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+
+from harness import Pipeline  # noqa: E402
+
+
+@pytest.fixture
+def pipeline_factory(request, tmp_path):
+    """Makes Pipelines in the test's tmp dir; every process is killed at teardown.
+    On failure the processes' output is added to the report."""
+    made: list[Pipeline] = []
+    request.node.emwin_pipelines = made
+
+    def make(*args, **kwargs) -> Pipeline:
+        p = Pipeline(tmp_path / f"p{len(made)}", *args, **kwargs)
+        p.dir.mkdir(parents=True, exist_ok=True)
+        made.append(p)
+        return p
+    yield make
+    for p in made:
+        p.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call" and report.failed:
+        for p in getattr(item, "emwin_pipelines", []):
+            report.sections.append(("pipeline processes", p.describe()))
