@@ -30,6 +30,9 @@ log = logging.getLogger("emwin_bus")
 
 STATE_MAGIC = "emwin-bus-consumer-state-v1"  # same file format as the C++ bus::Subscriber
 MAX_DEDUPE_ENTRIES = 1_000_000
+# Sequences of the current epoch remembered to drop replayed duplicates: a REPLAY reaches
+# back at most the producer's retention (20,000 messages by default).
+SEEN_WINDOW = 1 << 17
 
 
 @dataclasses.dataclass
@@ -105,10 +108,14 @@ class TapSession:
         if not families or "" in families:
             families = {""}
         self.by_family = "" not in families
-        for family in sorted(families):
-            self.sock.setsockopt(zmq.SUBSCRIBE, family.encode())
-        for endpoint in endpoints:
-            self.sock.connect(endpoint)
+        try:
+            for family in sorted(families):
+                self.sock.setsockopt(zmq.SUBSCRIBE, family.encode())
+            for endpoint in endpoints:
+                self.sock.connect(endpoint)
+        except BaseException:
+            self.sock.close(linger=0)
+            raise
         self._tracks: dict[object, list[int]] = {}  # key -> [epoch, first, last]
 
     async def start(self) -> None:
@@ -193,13 +200,18 @@ class PipelineSession:
         self.sock = ctx.socket(zmq.DEALER)
         self.sock.setsockopt(zmq.RCVHWM, 0)   # bounded by the credit window
         self.sock.setsockopt(zmq.LINGER, 500)  # let BYE and the last acks leave on close
-        self.sock.connect(endpoint)
+        try:
+            self.sock.connect(endpoint)
+        except BaseException:
+            self.sock.close(linger=0)
+            raise
         self.endpoint = endpoint
         self._ack_batch = max(1, self.credit // 8)
         self._pending: list[int] = []
         self._epoch = 0                 # producer epoch we track
         self._floor = 0                 # every sequence <= floor is done (group-wide)
-        self._seen: set[int] = set()    # received sequences > floor
+        self._seen: set[int] = set()    # sequences received in this epoch (the last SEEN_WINDOW)
+        self._max_seen = 0
         self._acked: set[int] = set()   # acknowledged sequences > floor
         self._replayed_epochs: set[int] = set()
         self._unacked = 0               # accepted and not yet acknowledged
@@ -264,14 +276,21 @@ class PipelineSession:
         self._epoch = epoch
         self._floor = 0
         self._seen.clear()
+        self._max_seen = 0
         self._acked.clear()
 
     def _advance_floor(self, to: int) -> None:
         if to <= self._floor:
             return
         self._floor = to
-        self._seen = {s for s in self._seen if s > to}
         self._acked = {s for s in self._acked if s > to}
+
+    def _remember(self, seq: int) -> None:
+        self._seen.add(seq)
+        self._max_seen = max(self._max_seen, seq)
+        if len(self._seen) > 2 * SEEN_WINDOW:
+            low = self._max_seen - SEEN_WINDOW
+            self._seen = {s for s in self._seen if s > low}
 
     def _queue_ack(self, seq: int) -> None:
         self._pending.append(seq)
@@ -328,13 +347,14 @@ class PipelineSession:
             self._reset(header.epoch)
             self._state_dirty = True
         self._advance_floor(delivery.group_acked_through)
-        if seq <= self._floor or seq in self._seen:
+        # A replayed delivery is a duplicate only if we received that very sequence: the
+        # group's floor (group_acked_through) also covers what the producer published
+        # before our group existed, which is exactly what a REPLAY of a new epoch brings.
+        if seq in self._seen or (seq <= self._floor and not delivery.replayed):
             st.duplicates += 1
             self._queue_ack(seq)
             return None
-        self._seen.add(seq)
-        if len(self._seen) > MAX_DEDUPE_ENTRIES:
-            self._advance_floor(min(self._seen))
+        self._remember(seq)
         if not topic_matches(topic, self.topics):
             st.filtered_out += 1
             self._queue_ack(seq)
@@ -394,7 +414,8 @@ class PipelineSession:
         self._reset(epoch)
         self._floor = floor
         self._acked = {s for s in acked if s > floor}
-        self._seen = set(self._acked)
+        for s in self._acked:
+            self._remember(s)
         return True
 
     def close(self) -> None:
