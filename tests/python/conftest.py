@@ -26,6 +26,9 @@ def pipeline_factory(request, tmp_path):
     yield make
     for p in made:
         p.close()
+    # Every example program shut down cleanly, whatever the test checked.
+    warnings = [w for p in made for w in p.example_warnings()]
+    assert not warnings, "\n".join(warnings)
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -191,6 +191,7 @@ class Pipeline:
         self.cls_tap, self.cls_pipe = endpoint(), endpoint()
         self.alert_log = tmp / "alerts.jsonl"
         self.procs: list[Proc] = []
+        self.examples: list[Proc] = []
         self.sim: Optional[Proc] = None
         self.ingest: Optional[Proc] = None
         self.assembler: Optional[Proc] = None
@@ -295,11 +296,20 @@ class Pipeline:
 
     def example(self, script: str, *args: str, name: Optional[str] = None, env: Optional[dict] = None,
                 python: str = PYTHON) -> Proc:
-        """Starts examples/python/<script> with the pipeline's endpoints."""
+        """Starts examples/python/<script> with the pipeline's endpoints, in Python's development
+        mode (warnings shown: unclosed sockets, tasks destroyed pending, unawaited coroutines)."""
         p = Proc([python, "-X", "dev", str(EXAMPLES / script), *self.endpoint_args(), *args],
                  name or pathlib.Path(script).stem, self.dir, env=python_env(env))
         self.procs.append(p)
+        self.examples.append(p)
         return p
+
+    def example_warnings(self) -> list[str]:
+        """Lines of the examples' stderr that show an unclean shutdown or a Python warning."""
+        bad = ("ResourceWarning", "Task was destroyed", "never awaited", "unclosed", "Warning:",
+               "Task exception was never retrieved", "Exception ignored")
+        return [f"{p.name}: {line}" for p in self.examples for line in p.lines("stderr")
+                if any(b in line for b in bad)]
 
     def describe(self) -> str:
         return "".join(p.describe() for p in self.procs)

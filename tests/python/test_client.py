@@ -246,9 +246,10 @@ async def test_replicas_share_a_group_and_a_dead_replicas_files_go_to_the_other(
     assert got_a and names_b
     assert got_a | set(names_b) == set(sent)
     assert len(names_b) == len(set(names_b))  # B saw nothing twice
-    # Work was shared: B did not get what A had handled and acknowledged before dying
-    # (at most A's last, unacknowledged file is seen by both).
-    assert len(got_a & set(names_b)) <= 1
+    # Work was shared. What both saw is what A had handled but not yet acknowledged when it
+    # died (delivery is at-least-once): acks go out in batches of 1/8 of the window (here
+    # 100 // 8 = 12), so at most two batches and the file in hand.
+    assert len(got_a & set(names_b)) <= 2 * (100 // 8) + 1
     lost = await blocking(p.assembler.wait_for_line, r"replica .* of group shared-files lost", 10, "stderr")
     assert lost, p.describe()
 

@@ -174,3 +174,16 @@ def test_message_wrappers_expose_every_field():
         w.no_such_field
     a = Alert(tornado())
     assert a.tier_name == "WARNING" and a.event_name == "Tornado Warning" and list(a.ugc) == ["IAC129", "IAC155"]
+
+
+def test_byteblaster_names_on_the_wrappers():
+    from emwin_bus import Segment
+    from emwin.bus.v1 import segment_pb2
+    seg = Segment(segment_pb2.Segment(filename="A.TXT", block_number=2, total_blocks=3, data=b"x" * 1024,
+                                      declared_checksum=70000, fd_unix_s=1772551056, version=2,
+                                      received_unix_us=1772551057_500000))
+    assert (seg.content, seg.checksum, seg.length, seg.version) == (b"x" * 1024, 70000, 1024, 2)
+    assert seg.timestamp.isoformat() == "2026-03-03T15:17:36+00:00"
+    assert seg.received_at.isoformat() == "2026-03-03T15:17:37.500000+00:00"
+    filename, data = CompletedFile(file_pb2.CompletedFile(filename="B.TXT", data=b"yz"))
+    assert (filename, data) == ("B.TXT", b"yz")

@@ -194,9 +194,11 @@ class BusClient:
         return self._core.options
 
     @property
-    def is_connected(self) -> bool:
+    def is_running(self) -> bool:
         """True between start() and stop()."""
         return self._core.started
+
+    is_connected = is_running  # (the ByteBlaster client's name; the bus connects per stream)
 
     async def start(self) -> None:
         """Only needed for a BusClient used on its own (BusFileManager.start() covers its client)."""
@@ -204,10 +206,12 @@ class BusClient:
             await _start(self._core)
         self._segments.ensure_running()
 
-    async def stop(self) -> None:
-        await self._segments.stop()
-        if self._owns_core:
-            await _stop(self._core)
+    async def stop(self, timeout: Optional[float] = None) -> None:
+        """Stops segment handlers and (for a BusClient used on its own) every stream."""
+        async with asyncio.timeout(timeout):
+            await self._segments.stop()
+            if self._owns_core:
+                await _stop(self._core)
 
     async def __aenter__(self) -> "BusClient":
         await self.start()
@@ -274,12 +278,14 @@ class BusFileManager:
         self._files.ensure_running()
         self.client._segments.ensure_running()
 
-    async def stop(self) -> None:
+    async def stop(self, shutdown_timeout: Optional[float] = None) -> None:
         """Stops handlers, ends every open stream (their `async for` loops finish) and closes
-        the sockets (BYE on the pipeline). Idempotent."""
-        await self._files.stop()
-        await self.client._segments.stop()
-        await _stop(self._core)
+        the sockets (BYE on the pipeline). Idempotent. With shutdown_timeout, raises
+        TimeoutError if that takes longer (a handler that ignores cancellation)."""
+        async with asyncio.timeout(shutdown_timeout):
+            await self._files.stop()
+            await self.client._segments.stop()
+            await _stop(self._core)
 
     async def __aenter__(self) -> "BusFileManager":
         await self.start()

@@ -70,10 +70,19 @@ class CompletedFile(BusMessage):
         """The /FD stamp of the transmission (UTC), or None if unknown."""
         return _utc(self.message.fd_unix_s)
 
+    def __iter__(self):
+        """`filename, data = completed_file`, as with the ByteBlaster library's NamedTuple."""
+        return iter((self.filename, self.data))
+
+    def __getitem__(self, index: int):
+        return (self.filename, self.data)[index]
+
 
 class Segment(BusMessage):
     """One 1024-byte QBT block (emwin.bus.v1.Segment): `.filename`, `.block_number`,
-    `.total_blocks`, `.data`, `.fd_time`, `.version` (1 or 2), `.source`."""
+    `.total_blocks`, `.data`, `.fd_time`, `.version` (1 or 2), `.source`; and the ByteBlaster
+    library's QBTSegment names `.content`, `.checksum`, `.length`, `.timestamp`, `.received_at`.
+    (`.header` is the bus Header, not the raw QBT header line.)"""
 
     PROTO = segment_pb2.Segment
 
@@ -81,6 +90,32 @@ class Segment(BusMessage):
     def fd_time(self) -> _dt.datetime | None:
         """The /FD stamp of the file this block belongs to (UTC)."""
         return _utc(self.message.fd_unix_s)
+
+    # QBTSegment (ByteBlaster library) names
+    @property
+    def content(self) -> bytes:
+        """The block's 1024 bytes (QBTSegment.content)."""
+        return self.message.data
+
+    @property
+    def checksum(self) -> int:
+        """The /CS value the server declared (QBTSegment.checksum)."""
+        return self.message.declared_checksum
+
+    @property
+    def length(self) -> int:
+        return len(self.message.data)
+
+    @property
+    def timestamp(self) -> _dt.datetime | None:
+        """The file's /FD time (QBTSegment.timestamp)."""
+        return self.fd_time
+
+    @property
+    def received_at(self) -> _dt.datetime | None:
+        """When ingest decoded the block (QBTSegment.received_at)."""
+        us = self.message.received_unix_us
+        return _dt.datetime.fromtimestamp(us / 1e6, _dt.timezone.utc) if us else None
 
 
 class Alert(BusMessage):
