@@ -71,8 +71,6 @@ def _metadata(project: dict) -> str:
         f"Summary: {project.get('description', '')}",
         f"Requires-Python: {project.get('requires-python', '>=3')}",
     ]
-    if "license" in project and "text" in project["license"]:
-        lines.append(f"License: {project['license']['text']}")
     for dep in project.get("dependencies", []):
         lines.append(f"Requires-Dist: {dep}")
     readme = ROOT / project.get("readme", "README.md")
@@ -188,20 +186,19 @@ class _Wheel:
         self.zip = zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED)
 
     def add(self, arcname: str, data: bytes) -> None:
-        info = zipfile.ZipInfo(arcname, ZIP_DATE)
-        info.external_attr = 0o644 << 16
-        info.compress_type = zipfile.ZIP_DEFLATED
-        self.zip.writestr(info, data)
+        """Adds a file and records its hash and size."""
+        self._write(arcname, data)
         digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
         self.records.append(f"{arcname},sha256={digest},{len(data)}")
 
     def close(self) -> None:
+        """Writes RECORD (which lists itself without a hash) and closes the archive."""
         record = f"{self.dist_info}/RECORD"
         self.records.append(f"{record},,")
-        self.add_raw(record, ("\n".join(self.records) + "\n").encode())
+        self._write(record, ("\n".join(self.records) + "\n").encode())
         self.zip.close()
 
-    def add_raw(self, arcname: str, data: bytes) -> None:
+    def _write(self, arcname: str, data: bytes) -> None:
         info = zipfile.ZipInfo(arcname, ZIP_DATE)
         info.external_attr = 0o644 << 16
         info.compress_type = zipfile.ZIP_DEFLATED

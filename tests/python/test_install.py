@@ -167,3 +167,32 @@ def test_an_sdist_builds_and_installs_without_the_checkout(tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     r = run([python, "-c", "import emwin_bus; print(emwin_bus.SCHEMA_SHA256)"], cwd="/", env=clean_env())
     assert r.returncode == 0 and r.stdout.strip() == digest(PROTO), r.stderr
+
+
+def test_the_wheel_records_every_file_with_its_hash(tmp_path):
+    import base64
+    import zipfile
+    sys.path.insert(0, str(PACKAGE / "_build"))
+    try:
+        import emwin_bus_build
+        name = emwin_bus_build.build_wheel(str(tmp_path))
+    finally:
+        sys.path.remove(str(PACKAGE / "_build"))
+    assert name.endswith("-py3-none-any.whl")
+    with zipfile.ZipFile(tmp_path / name) as whl:
+        names = set(whl.namelist())
+        record_name = next(n for n in names if n.endswith(".dist-info/RECORD"))
+        rows = [line.split(",") for line in whl.read(record_name).decode().splitlines()]
+        listed = {r[0] for r in rows}
+        assert listed == names  # every file, RECORD included
+        for path, hash_, size in rows:
+            if path == record_name:
+                assert hash_ == size == ""
+                continue
+            data = whl.read(path)
+            want = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+            assert (hash_, int(size)) == (f"sha256={want}", len(data)), path
+        assert {"emwin/bus/v1/__init__.py", "emwin/bus/v1/alert_pb2.py", "emwin_bus/__init__.py"} <= names
+        assert not any("__pycache__" in n for n in names)
+        metadata = whl.read(record_name.replace("RECORD", "METADATA")).decode()
+        assert "Requires-Dist: pyzmq" in metadata and "Requires-Dist: protobuf" in metadata

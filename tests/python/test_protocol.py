@@ -295,8 +295,11 @@ async def test_concurrent_streams_get_their_own_groups_and_a_reopened_one_its_ol
             assert (a.group, b.group) == ("t-files", "t-files-2")
         async with fm.stream_files() as c:
             assert c.group == "t-files"  # back in its group: it gets what it missed
-        async with fm.stream_files(group="archive") as d:
-            assert d.group == "archive"
+        async with fm.stream_files(group="archive") as d, fm.stream_files(group="archive") as e:
+            assert d.group == e.group == "archive"  # two replicas of one group
+        unopened = fm.stream_files()
+        async with fm.stream_files() as f:
+            assert f.group == "t-files" and unopened.group is None
 
 
 async def test_a_failing_handler_never_stops_the_others_or_the_stream(fake):

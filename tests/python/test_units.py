@@ -187,3 +187,16 @@ def test_byteblaster_names_on_the_wrappers():
     assert seg.received_at.isoformat() == "2026-03-03T15:17:37.500000+00:00"
     filename, data = CompletedFile(file_pb2.CompletedFile(filename="B.TXT", data=b"yz"))
     assert (filename, data) == ("B.TXT", b"yz")
+
+
+def test_every_example_is_a_standalone_program_documented_in_docs_python_md():
+    import subprocess
+    from harness import EXAMPLES, PYTHON, SOURCE_DIR, python_env
+    docs = (SOURCE_DIR / "docs" / "python.md").read_text()
+    scripts = sorted(EXAMPLES.glob("*.py"))
+    assert len(scripts) == 10
+    for script in scripts:
+        assert f"`{script.name}`" in docs, script.name
+        r = subprocess.run([PYTHON, str(script), "--help"], capture_output=True, text=True, timeout=30,
+                           env=python_env())
+        assert r.returncode == 0 and "--files-pipe" in r.stdout and "--timeout" in r.stdout, (script, r.stderr)

@@ -5,9 +5,11 @@ records (or None for what it drops: duplicates, bad payloads, other topics),
 keeping the counters in a StreamStats. The pipeline session speaks the credit
 protocol of proto/emwin/bus/v1/control.proto: HELLO on connect and as heartbeat,
 batched CREDIT acknowledgements, REPLAY, BYE; it drops duplicates by sequence per
-producer epoch and, when the producer restarts (a new epoch after one it tracked),
-asks once for a REPLAY of the new epoch from sequence 0, so what the restarted
-producer published before our HELLO reached it is not lost.
+producer epoch (a replayed delivery only if that very sequence was received: the
+group's floor also covers what was published before the group existed) and, when
+the producer restarts (a new epoch after one it tracked), asks once for a REPLAY of
+the new epoch from sequence 0, so what the restarted producer published before our
+HELLO reached it is not lost.
 
 Not thread-safe: a session is used from the event loop thread that created it.
 """
@@ -31,8 +33,9 @@ log = logging.getLogger("emwin_bus")
 STATE_MAGIC = "emwin-bus-consumer-state-v1"  # same file format as the C++ bus::Subscriber
 MAX_DEDUPE_ENTRIES = 1_000_000
 # Sequences of the current epoch remembered to drop replayed duplicates: a REPLAY reaches
-# back at most the producer's retention (20,000 messages by default).
-SEEN_WINDOW = 1 << 17
+# back at most the producer's retention (20,000 messages or 8 MiB by default). Memory:
+# at most 2 * SEEN_WINDOW integers.
+SEEN_WINDOW = 1 << 15
 
 
 @dataclasses.dataclass

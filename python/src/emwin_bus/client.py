@@ -20,6 +20,7 @@ Not thread-safe: one manager belongs to one event loop (everything runs in it).
 from __future__ import annotations
 
 import asyncio
+import collections
 import inspect
 import logging
 import os
@@ -47,7 +48,7 @@ class _Core:
         self.options = options
         self.context: Optional[zmq.asyncio.Context] = None
         self.streams: set[MessageStream] = set()
-        self.groups_in_use: set[str] = set()
+        self.groups_in_use: collections.Counter[str] = collections.Counter()
 
     @property
     def started(self) -> bool:
@@ -64,20 +65,21 @@ class _Core:
     def _stream_closed(self, stream: MessageStream) -> None:
         self.streams.discard(stream)
         if stream.group:
-            self.groups_in_use.discard(stream.group)
+            self.groups_in_use[stream.group] -= 1
+            if self.groups_in_use[stream.group] <= 0:
+                del self.groups_in_use[stream.group]
 
     def group_for(self, kind: str, group: Optional[str]) -> str:
-        """The consumer group of a new stream: `group`, or "<options.group>-<kind>", then -2, -3...
-        for streams of the same kind open at the same time (each sees every message)."""
-        if group:
-            self.groups_in_use.add(group)
-            return group
-        base = f"{self.options.group}-{kind}"
-        name, n = base, 1
-        while name in self.groups_in_use:
-            n += 1
-            name = f"{base}-{n}"
-        self.groups_in_use.add(name)
+        """The consumer group of a stream being opened: `group`, or "<options.group>-<kind>", then
+        -2, -3... while streams of the same kind are open (so each sees every message)."""
+        name = group
+        if not name:
+            base = f"{self.options.group}-{kind}"
+            name, n = base, 1
+            while name in self.groups_in_use:
+                n += 1
+                name = f"{base}-{n}"
+        self.groups_in_use[name] += 1
         return name
 
     def stream(self, kind: str, *, wrap: dict[str, type], topics: Sequence[str], max_queue_size: int,
@@ -92,28 +94,25 @@ class _Core:
         if mode == TAP:
             endpoints = list(tap_endpoints or [endpoint or o.endpoint(kind, TAP)])
 
-            def make_session(stats):
-                return TapSession(self.require_started(), endpoints, list(topics), o.receive_hwm, stats)
+            def make_session(stream: MessageStream):
+                return TapSession(self.require_started(), endpoints, list(topics), o.receive_hwm, stream.stats)
             return MessageStream(self, name=kind, mode=TAP, make_session=make_session, wrap=wrap,
                                  max_queue_size=max_queue_size, accept=accept, auto_ack=auto_ack)
 
         pipe_endpoint = endpoint or o.endpoint(kind, PIPELINE)
-        group_name = self.group_for(kind, group)
-        state_file = None
-        if o.state_dir:
-            os.makedirs(o.state_dir, exist_ok=True)
-            state_file = os.path.join(o.state_dir, f"{group_name}.state")
 
-        def make_session(stats):
-            return PipelineSession(self.require_started(), pipe_endpoint, group_name, o.replica, max_queue_size,
-                                   list(topics), stats, state_file=state_file, replay_retained=replay_retained)
-        try:
-            return MessageStream(self, name=kind, mode=PIPELINE, make_session=make_session, wrap=wrap,
-                                 max_queue_size=max_queue_size, accept=accept, group=group_name,
-                                 auto_ack=auto_ack)
-        except BaseException:
-            self.groups_in_use.discard(group_name)
-            raise
+        def make_session(stream: MessageStream):
+            # The group is chosen when the stream opens (see group_for) and freed when it closes.
+            stream.group = self.group_for(kind, group)
+            state_file = None
+            if o.state_dir:
+                os.makedirs(o.state_dir, exist_ok=True)
+                state_file = os.path.join(o.state_dir, f"{stream.group}.state")
+            return PipelineSession(self.require_started(), pipe_endpoint, stream.group, o.replica, max_queue_size,
+                                   list(topics), stream.stats, state_file=state_file,
+                                   replay_retained=replay_retained)
+        return MessageStream(self, name=kind, mode=PIPELINE, make_session=make_session, wrap=wrap,
+                             max_queue_size=max_queue_size, accept=accept, auto_ack=auto_ack)
 
 
 class _Dispatcher:

@@ -46,15 +46,15 @@ class BusError(RuntimeError):
 class MessageStream(Generic[T]):
     """Bounded async iterator of `wrap` messages (CompletedFile, Segment, Alert, ...)."""
 
-    def __init__(self, owner: Any, *, name: str, mode: str, make_session: Callable[[StreamStats], Any],
+    def __init__(self, owner: Any, *, name: str, mode: str, make_session: Callable[["MessageStream"], Any],
                  wrap: dict[str, type], max_queue_size: int, accept: Optional[Callable[[Any], bool]] = None,
-                 group: Optional[str] = None, auto_ack: bool = True):
+                 auto_ack: bool = True):
         if max_queue_size < 1:
             raise ValueError("max_queue_size must be >= 1")
         self._owner = owner
         self.name = name                    # e.g. "files"
         self.mode = mode                    # "pipeline" or "tap"
-        self.group = group                  # pipeline consumer group (None on the tap)
+        self.group: Optional[str] = None    # pipeline consumer group, chosen when the stream opens
         self.max_queue_size = max_queue_size
         self.auto_ack = auto_ack            # False: the program calls ack(message)
         self.stats = StreamStats()
@@ -86,7 +86,7 @@ class MessageStream(Generic[T]):
         self._state = "open"
         self._owner._stream_opened(self)
         try:
-            self._session = self._make_session(self.stats)
+            self._session = self._make_session(self)
             await self._session.start()
         except BaseException:
             self._state = "closed"
