@@ -25,7 +25,8 @@ def inspect_capture(path):
 def test_concurrent_processing_text_images_and_every_segment(pipeline_factory):
     # The real capture: V1 and V2 blocks, ZIP archives (one holding a GIF image).
     files, summary = inspect_capture(LIVE)
-    p = pipeline_factory(replay=LIVE, file_consumers=2, segment_consumers=1)
+    # (ingest exits after a replay; it lingers long enough to serve everything first)
+    p = pipeline_factory(replay=LIVE, file_consumers=2, segment_consumers=1, ingest_args=["--linger-ms", "30000"])
     p.start_consumers()
     ex = p.example("concurrent_processing.py", "--files", str(len(files)), "--segments", str(summary["segments"]),
                    "--timeout", "60")
