@@ -26,8 +26,9 @@ def pipeline_factory(request, tmp_path):
     yield make
     for p in made:
         p.close()
-    # Every example program shut down cleanly, whatever the test checked.
-    warnings = [w for p in made for w in p.example_warnings()]
+    # Every example program shut down cleanly, and no service reported a sanitizer error
+    # (in an EMWIN_SANITIZE build), whatever the test checked.
+    warnings = [w for p in made for w in p.example_warnings() + p.sanitizer_reports()]
     assert not warnings, "\n".join(warnings)
 
 

@@ -314,6 +314,12 @@ class Pipeline:
     def describe(self) -> str:
         return "".join(p.describe() for p in self.procs)
 
+    def sanitizer_reports(self) -> list[str]:
+        """AddressSanitizer / UndefinedBehaviorSanitizer reports in the services' stderr."""
+        marks = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+        return [f"{p.name}: {line}" for p in self.procs if p not in self.examples
+                for line in p.lines("stderr") if any(m in line for m in marks)]
+
     def close(self) -> None:
         for p in self.procs:
             p.signal(signal.SIGTERM)

@@ -106,8 +106,11 @@ def test_backpressure_pipeline_holds_the_producer_and_loses_nothing(pipeline_fac
     held_s = float(re.search(r"held_s=([\d.]+)", consumer).group(1))
     assert held_s > 0.5  # our window was full most of the time...
     producer = dict(re.findall(r"(\w+)=(\d+)", next(line for line in ex.lines() if line.startswith("producer "))))
-    assert int(producer["assembler_queue_max"]) == 4  # ...the assembler's queue for us filled, so it waited...
-    assert int(producer["ingest_paused_ms"]) > 0      # ...and so did ingest, which stopped reading the server
+    # ...and the producers waited for us: ingest stopped reading its server (it pauses only when
+    # the assembler takes no segments, which it does only while its queue for us is full), and
+    # the assembler never queued more for us than its --hwm (its gauge is sampled every 300 ms).
+    assert int(producer["ingest_paused_ms"]) > 0
+    assert 1 <= int(producer["assembler_queue_max"]) <= 4
 
 
 def test_backpressure_tap_never_holds_and_counts_what_it_dropped(pipeline_factory, tmp_path):
