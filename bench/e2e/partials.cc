@@ -43,7 +43,7 @@ int main(int argc, char** argv) {
   po.pipeline_endpoint = pipe;
   po.pipeline_hwm = 10000;
   emwin::bus::Publisher publisher(context, po);
-  while (!emwin::runtime::stopRequested() && publisher.stats().replicas < 1) publisher.poll(std::chrono::milliseconds(20));
+  while (!emwin::runtime::stopRequested() && publisher.stats().pipeline.replicas < 1) publisher.poll(std::chrono::milliseconds(20));
   std::printf("ready %s\n", publisher.pipelineEndpoint().c_str());
   std::fflush(stdout);
   while (!emwin::runtime::stopRequested() && !g_go.load()) publisher.poll(std::chrono::milliseconds(20));

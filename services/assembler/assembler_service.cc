@@ -1,293 +1,240 @@
 #include "assembler_service.h"
 
-#include <malloc.h>
-
-#include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
-#include <map>
-#include <tuple>
-#include <vector>
 
-#include "assembly/assembler.h"
-#include "bus/bus.h"
-#include "bus/consumer_options.h"
-#include "bus/stats_report.h"
+#include "bus/publisher.h"
 #include "bus/topics.h"
-#include "emwin/bus/v1/file.pb.h"
-#include "emwin/bus/v1/segment.pb.h"
-#include "runtime/log.h"
-#include "runtime/options.h"
-#include "runtime/signals.h"
-#include "runtime/stats_reporter.h"
+#include "mapping/mapping.h"
 
 namespace emwin::services {
-namespace {
 namespace v1 = emwin::bus::v1;
 
-std::uint64_t rejectedCount(const assembly::Stats& st) {
-  std::uint64_t n = 0;
-  for (auto v : st.rejected_segments) n += v;
-  return n;
+void addAssemblerOptions(runtime::Cli& cli, AssemblerOptions& o) {
+  cli.option("--connect", o.connect, "ingest's pipeline endpoint")->check(runtime::ConnectEndpoint());
+  cli.option("--pub", o.pub, "tap endpoint (PUB bind)")->check(runtime::BindEndpoint());
+  cli.option("--pipe", o.pipe, "pipeline endpoint (ROUTER bind)")->check(runtime::BindEndpoint());
+  cli.option("--group", o.group, "our consumer group at ingest (replicas share the segments)")
+      ->check(runtime::NonEmpty());
+  cli.option("--state-dir", o.state_dir, "replay position and the downstream groups known (kept across restarts)")
+      ->check(runtime::WritableDir());
+  cli.option("--hwm", o.hwm, "files queued per downstream group before input pauses")
+      ->check(runtime::UIntRange(1, 1'000'000));
+  cli.option("--tap-hwm", o.tap_hwm, "tap send high-water mark (messages per subscriber)")
+      ->check(runtime::IntRange(1, 10'000'000));
+  cli.option("--retention", o.retention, "files kept for REPLAY (at most)")->check(runtime::UIntRange(1, 10'000'000));
+  cli.option("--retention-mb", o.retention_mb, "megabytes of files kept for REPLAY (at most)")
+      ->check(runtime::UIntRange(1, 65536));
+  cli.option("--credit", o.credit,
+             "segments in flight from ingest; also bounds partial files (the largest products need ~400)")
+      ->check(runtime::UIntRange(64, 1u << 20));
+  cli.option("--wait-consumers", o.wait_consumers,
+             "take no segments until this many downstream replicas joined (first start only)")
+      ->check(runtime::UIntRange(0, 10'000));
+  cli.option("--partial-timeout-s", o.partial_timeout_s, "give up a partial file idle this long")
+      ->check(runtime::IntRange(1, 86'400 * 7));
+  cli.option("--max-partial-mb", o.max_partial_mb, "memory cap of partial files")
+      ->check(runtime::UIntRange(1, 1 << 20));
+  cli.option("--dedupe-window-s", o.dedupe_window_s, "suppress identical retransmissions within this window (0 = off)")
+      ->check(runtime::IntRange(0, 86'400 * 7));
 }
-using SteadyClock = std::chrono::steady_clock;
 
-std::int64_t toUnixUs(assembly::TimePoint t) {
-  return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
-}
-}  // namespace
-
-struct AssemblerService::Impl : assembly::AssemblerCallbacks {
-  Impl(zmq::context_t& ctx, AssemblerOptions o)
-      : context(ctx), options(std::move(o)), log(runtime::logger("assembler")) {
-    if (options.instance.empty()) options.instance = runtime::defaultInstance();
-  }
-
-  // Identity of one transmission, as the assembler keys it.
-  using FileKey = std::tuple<std::string, std::int64_t, std::uint32_t>;
-
-  // Acknowledges every segment held for `key` (its file completed or was given up).
-  void release(const FileKey& key) {
-    auto it = held.find(key);
-    if (it == held.end()) return;
-    for (const auto& delivery : it->second) subscriber->ack(delivery);
-    held_count -= it->second.size();
-    held.erase(it);
-  }
-
-  void onFile(assembly::CompletedFile&& file) override {
-    const bool from_blocks = file.origin == assembly::Origin::kBlocks;
-    const FileKey key{file.name, file.fd_unix_s, file.block_count};
-    v1::CompletedFile msg;
-    msg.set_filename(file.name);
-    msg.set_size_bytes(file.data.size());
-    msg.set_sha256(std::move(file.sha256));
-    msg.set_raw_sha256(std::move(file.raw_sha256));
-    msg.set_fd_unix_s(file.fd_unix_s);
-    msg.set_first_segment_unix_us(toUnixUs(file.first_segment_time));
-    msg.set_last_segment_unix_us(toUnixUs(file.last_segment_time));
-    msg.set_block_count(file.block_count);
-    msg.set_source(std::move(file.source));
-    msg.set_is_archive(file.is_archive);
-    if (file.origin == assembly::Origin::kArchiveEntry) {
-      msg.set_origin(v1::FILE_ORIGIN_ARCHIVE_ENTRY);
-      auto* link = msg.mutable_archive();
-      link->set_archive_name(std::move(file.archive.archive_name));
-      link->set_archive_sha256(std::move(file.archive.archive_sha256));
-      link->set_entry_name(std::move(file.archive.entry_name));
-    } else {
-      msg.set_origin(v1::FILE_ORIGIN_BLOCKS);
-    }
-    msg.set_data(std::move(file.data));
-    publisher->publish(bus::topics::file(msg.filename()), msg);
-    reporter->addCounter("files_published");
-    reporter->addCounter("bytes_published", msg.size_bytes());
-    // Only now, with the file handed on, are its segments acknowledged upstream.
-    if (from_blocks) release(key);
-  }
-
-  void onEviction(const assembly::Eviction& e) override {
-    log->warn("gave up partial file {} (fd {}): {} of {} blocks held, reason {}", e.name, e.fd_unix_s,
-              e.blocks_held, e.total_blocks, assembly::evictionReasonName(e.reason));
-    reporter->addCounter("evictions." + std::string(assembly::evictionReasonName(e.reason)));
-    release(FileKey{e.name, e.fd_unix_s, e.total_blocks});
-  }
-
-  // Converts a Segment message; false if it is not usable.
-  bool toSegment(const v1::Segment& m, qbt::Segment& out) {
-    if (m.data().size() != qbt::kBlockSize) return false;
-    out.filename = m.filename();
-    out.block_number = m.block_number();
-    out.total_blocks = m.total_blocks();
-    out.declared_checksum = m.declared_checksum();
-    out.fd_unix_s = m.fd_unix_s();
-    out.fd_text = m.fd_text();
-    out.version = m.version() == v1::PROTOCOL_VERSION_V2 ? qbt::Version::kV2 : qbt::Version::kV1;
-    std::memcpy(out.data.data(), m.data().data(), qbt::kBlockSize);
-    out.stream_offset = m.stream_offset();
-    out.is_fill = m.filename() == "FILLFILE.TXT";
-    return true;
-  }
-
-  void refreshStats() {
-    const auto& st = assembler->stats();
-    reporter->setCounter("segments_in", st.segments_in);
-    reporter->setCounter("duplicate_blocks", st.duplicate_blocks);
-    reporter->setCounter("fill_dropped", st.fill_dropped);
-    reporter->setCounter("files_completed", st.files_completed);
-    reporter->setCounter("retransmissions_suppressed", st.retransmissions_suppressed);
-    reporter->setCounter("archives_opened", st.archives_opened);
-    reporter->setCounter("archive_entries", st.archive_entries);
-    for (std::size_t i = 0; i < assembly::kArchiveErrorCount; ++i) {
-      reporter->setCounter(
-          "archive_errors." + std::string(assembly::archiveErrorName(static_cast<assembly::ArchiveError>(i))),
-          st.archive_errors[i]);
-    }
-    for (std::size_t i = 0; i < assembly::kRejectReasonCount; ++i) {
-      reporter->setCounter(
-          "rejected_segments." + std::string(assembly::rejectReasonName(static_cast<assembly::RejectReason>(i))),
-          st.rejected_segments[i]);
-    }
-    reporter->setGauge("partial_files", static_cast<double>(st.partial_files));
-    reporter->setGauge("partial_bytes", static_cast<double>(st.partial_bytes));
-    reporter->setGauge("unacked_segments", static_cast<double>(held_count));
-    bus::reportPublisher(*reporter, publisher->stats());
-    bus::reportSubscriber(*reporter, subscriber->stats());
-  }
-
-  zmq::context_t& context;
-  AssemblerOptions options;
-  std::shared_ptr<spdlog::logger> log;
-  std::unique_ptr<bus::Publisher> publisher;
-  std::unique_ptr<bus::Subscriber> subscriber;
-  std::unique_ptr<assembly::Assembler> assembler;
-  std::unique_ptr<runtime::StatsReporter> reporter;
-  std::uint64_t bad_messages = 0;
-  // Deliveries of segments stored in partial files, not yet acknowledged:
-  // if this process dies, ingest hands them to the next assembler.
-  std::map<FileKey, std::vector<bus::AckToken>> held;  // deliveries of open files, unacked
-  std::size_t held_count = 0;
-};
-
-AssemblerService::AssemblerService(zmq::context_t& context, AssemblerOptions options)
-    : impl_(std::make_unique<Impl>(context, std::move(options))) {}
-
+AssemblerService::AssemblerService(AssemblerOptions options) : options_(std::move(options)) {}
 AssemblerService::~AssemblerService() = default;
 
-std::string AssemblerService::tapEndpoint() const { return impl_->publisher->tapEndpoint(); }
-std::string AssemblerService::pipelineEndpoint() const { return impl_->publisher->pipelineEndpoint(); }
+std::string AssemblerService::tapEndpoint() const { return publisher_ ? publisher_->tapEndpoint() : std::string(); }
+std::string AssemblerService::pipelineEndpoint() const {
+  return publisher_ ? publisher_->pipelineEndpoint() : std::string();
+}
 
-void AssemblerService::start() {
-  Impl& s = *impl_;
-  s.reporter = std::make_unique<runtime::StatsReporter>("assembler", s.options.instance,
-                                                        std::chrono::milliseconds(s.options.stats_interval_ms));
+void AssemblerService::start(service::Runtime& rt) {
+  runtime_ = &rt;
+  const auto& log = rt.log();
+  runtime::checkWritableDir("--state-dir", options_.state_dir);
+  std::error_code ec;
+  std::filesystem::create_directories(options_.state_dir, ec);
+  if (ec) throw runtime::ConfigError("--state-dir", "cannot create '" + options_.state_dir + "': " + ec.message());
   bus::PublisherOptions po;
-  po.producer_id = "assembler." + s.options.instance;
-  po.tap_endpoint = s.options.pub;
-  po.pipeline_endpoint = s.options.pipe;
-  po.pipeline_hwm = s.options.hwm;
-  po.tap_send_hwm = s.options.tap_hwm;
-  po.retention_messages = s.options.retention;
-  po.retention_bytes = s.options.retention_mb << 20;
-  s.publisher = std::make_unique<bus::Publisher>(s.context, po);
+  po.producer_id = "assembler." + rt.instance();
+  po.tap_endpoint = options_.pub;
+  po.pipeline_endpoint = options_.pipe;
+  po.pipeline_hwm = options_.hwm;
+  po.tap_send_hwm = options_.tap_hwm;
+  po.retention_messages = options_.retention;
+  po.retention_bytes = options_.retention_mb << 20;
+  po.state_dir = options_.state_dir;
+  publisher_ = &rt.publisher(po);
+  publisher_->setSettledHandler([this](std::uint64_t seq) { onSettled(seq); });
+
+  assembly::Options ao;
+  ao.partial_timeout = std::chrono::seconds(options_.partial_timeout_s);
+  ao.max_partial_bytes = options_.max_partial_mb << 20;
+  ao.dedupe_window = std::chrono::seconds(options_.dedupe_window_s);
   // Segments of partial files stay unacknowledged, so they count against the
   // credit ingest grants us: keep the partial-file memory cap below that, or
   // the pipeline would wait for blocks it can no longer be sent.
-  const std::size_t credit_blocks = s.options.credit > 128 ? s.options.credit - 64 : s.options.credit / 2;
+  const std::size_t credit_blocks = options_.credit > 128 ? options_.credit - 64 : options_.credit / 2;
   const std::size_t credit_cap = credit_blocks * assembly::Assembler::kBlockCost;
-  if (s.options.assembly.max_partial_bytes > credit_cap) {
-    s.log->info("partial-file memory cap lowered to {} bytes to fit the credit window of {} segments", credit_cap,
-                s.options.credit);
-    s.options.assembly.max_partial_bytes = credit_cap;
+  if (credit_blocks < 400) {
+    log->warn("--credit {} leaves room for {} blocks of partial files: products larger than that (the feed's "
+              "images reach ~375 blocks) will be given up and counted as evictions.memory",
+              options_.credit, credit_blocks);
   }
-  s.assembler = std::make_unique<assembly::Assembler>(s.options.assembly, s);
-  auto so = bus::pipelineConsumerOptions(s.options.connect, s.options.group, s.options.instance,
-                                         {"seg."}, s.options.credit, s.options.state_dir);
-  s.subscriber = std::make_unique<bus::Subscriber>(s.context, so);
-  s.reporter->setLabel("upstream", s.options.connect);
-  s.log->info("assembler {}: segments from {}, files on tap {} and pipeline {}", s.options.instance,
-              s.options.connect, s.publisher->tapEndpoint(), s.publisher->pipelineEndpoint());
+  if (ao.max_partial_bytes > credit_cap) {
+    log->info("partial-file memory cap lowered to {} bytes to fit the credit window of {} segments", credit_cap,
+              options_.credit);
+    ao.max_partial_bytes = credit_cap;
+  }
+  assembler_ = std::make_unique<assembly::Assembler>(ao, *this);
+
+  bus::PipelineSubscriberOptions so;
+  so.endpoint = options_.connect;
+  so.group = options_.group;
+  so.replica = rt.instance();
+  so.topic_prefixes = {"seg."};
+  so.credit_window = options_.credit;
+  so.state_file = options_.state_dir + "/pipeline.state";
+  input_ = &rt.pipelineInput(so, [this](bus::Received&& m) { onSegment(std::move(m)); });
+  rt.stats().setLabel("upstream", options_.connect);
+
+  rt.every(std::chrono::seconds(1), [this] { assembler_->expire(); });
+  if (options_.wait_consumers > 0) {
+    waiting_for_consumers_ = true;
+    rt.holdInputs(true);
+    log->info("waiting for {} downstream consumer(s) before taking segments", options_.wait_consumers);
+    rt.every(std::chrono::milliseconds(20), [this, &rt] {
+      if (!waiting_for_consumers_) return;
+      const std::size_t replicas = publisher_->stats().pipeline.replicas;
+      if (replicas < options_.wait_consumers) return;
+      waiting_for_consumers_ = false;
+      rt.log()->info("{} downstream consumer(s) present; taking segments", replicas);
+      rt.holdInputs(false);
+    });
+  }
+  log->info("assembler {}: segments from {}, files on tap {} and pipeline {}", rt.instance(), options_.connect,
+            publisher_->tapEndpoint(), publisher_->pipelineEndpoint());
 }
 
-int AssemblerService::run() {
-  Impl& s = *impl_;
-  s.reporter->setState(v1::SERVICE_STATE_RUNNING);
-  auto next_expire = SteadyClock::now();
-  qbt::Segment segment;
-  v1::Segment msg;
-  auto stopping = [&] { return stop_.load() || runtime::stopRequested(); };
-  bool waiting = s.options.wait_consumers > 0;
-  bool idle = true;
-  int turns_since_poll = 0;
-  if (waiting) s.log->info("waiting for {} downstream consumer(s) before taking segments", s.options.wait_consumers);
-  while (!stopping()) try {
-    auto now = SteadyClock::now();
-    if (s.reporter->due(now)) {
-      s.refreshStats();
-      v1::ServiceStats stats = s.reporter->build(now);
-      s.publisher->publish(s.reporter->topic(), stats, bus::Path::kTapOnly);
-      // Bursts leave freed 1 KiB blocks and file buffers in the heap; hand
-      // them back so RSS tracks live memory (partials, retention), not the peak.
-      ::malloc_trim(0);
-    }
-    if (now >= next_expire) {
-      s.assembler->expire();
-      next_expire = now + std::chrono::seconds(1);
-    }
-    // Serve downstream (credits, heartbeats, replays) and upstream in turn;
-    // while segments stream in, only every 16th turn (each empty non-blocking
-    // receive costs a system call; publish() takes pending acks too).
-    if (idle || ++turns_since_poll >= 16) {
-      s.publisher->poll(std::chrono::milliseconds(0));
-      turns_since_poll = 0;
-    }
-    if (waiting) {
-      if (s.publisher->stats().replicas < s.options.wait_consumers) {
-        s.subscriber->keepAlive();
-        s.publisher->poll(std::chrono::milliseconds(20));
-        continue;
+void AssemblerService::onSegment(bus::Received&& m) {
+  if (m.header.payload_type() != v1::Segment::descriptor()->full_name() || !segment_msg_.ParseFromString(m.payload) ||
+      !mapping::fromMessage(segment_msg_, segment_)) {
+    ++bad_messages_;
+    runtime_->log()->warn("ignoring unusable message on {} (type '{}')", m.topic, m.header.payload_type());
+    input_->ack(m);
+    return;
+  }
+  published_now_.clear();
+  const assembly::AddResult r = assembler_->add(segment_, segment_msg_.source());
+  ++outcomes_[std::string(assembly::addOutcomeName(r.outcome))];
+  switch (r.outcome) {
+    case assembly::AddOutcome::kStored:
+      held_[FileKey{segment_.filename, segment_.fd_unix_s, segment_.total_blocks}].push_back(m.ackToken());
+      ++held_count_;
+      return;
+    case assembly::AddOutcome::kCompleted: {
+      auto c = std::make_shared<Completion>();
+      auto it = held_.find(FileKey{segment_.filename, segment_.fd_unix_s, segment_.total_blocks});
+      if (it != held_.end()) {
+        held_count_ -= it->second.size();
+        c->tokens = std::move(it->second);
+        held_.erase(it);
       }
-      waiting = false;
-      s.log->info("{} downstream consumer(s) present; taking segments", s.publisher->stats().replicas);
-    }
-    if (s.publisher->wouldBlock()) {
-      s.subscriber->keepAlive();
-      s.publisher->poll(std::chrono::milliseconds(20));
-      continue;
-    }
-    auto received = s.subscriber->receive(std::chrono::milliseconds(20));
-    idle = !received;
-    if (!received) continue;
-    if (received->header.payload_type() != v1::Segment::descriptor()->full_name() ||
-        !msg.ParseFromString(received->payload) || !s.toSegment(msg, segment)) {
-      s.reporter->addCounter("bad_messages");
-      s.log->warn("ignoring unusable message on {} (type '{}')", received->topic, received->header.payload_type());
-      s.subscriber->ack(*received);
-      continue;
-    }
-    // Hold the delivery with its file; it is acknowledged when the file completes
-    // or is evicted (release()). What the assembler does not keep is acked now.
-    const auto& st = s.assembler->stats();
-    const std::uint64_t dropped_before = st.duplicate_blocks + st.fill_dropped + rejectedCount(st);
-    const std::uint64_t suppressed_before = st.retransmissions_suppressed;
-    const Impl::FileKey key{segment.filename, segment.fd_unix_s, segment.total_blocks};
-    s.held[key].push_back(received->ackToken());
-    ++s.held_count;
-    s.assembler->add(segment, msg.source());
-    if (st.duplicate_blocks + st.fill_dropped + rejectedCount(st) != dropped_before) {
-      // Not stored (duplicate block, fill or rejected): nothing to keep it for.
-      auto it = s.held.find(key);
-      if (it != s.held.end() && !it->second.empty()) {
-        s.subscriber->ack(it->second.back());
-        it->second.pop_back();
-        --s.held_count;
-        if (it->second.empty()) s.held.erase(it);
+      c->tokens.push_back(m.ackToken());
+      c->unsettled = static_cast<std::uint32_t>(published_now_.size());
+      awaiting_segments_ += c->tokens.size();
+      for (std::uint64_t seq : published_now_) awaiting_.emplace(seq, c);
+      if (c->unsettled == 0) {  // defensive: a completion always publishes
+        awaiting_segments_ -= c->tokens.size();
+        release(c->tokens);
       }
-    } else if (st.retransmissions_suppressed != suppressed_before) {
-      s.release(key);  // the file completed as a known retransmission: nothing was published
+      return;
     }
-  } catch (const zmq::error_t& e) {
-    if (e.num() != EINTR) throw;  // a signal interrupted a zmq call: loop to check the stop flag
+    case assembly::AddOutcome::kSuppressed: {
+      // A retransmission of a product delivered within the window: done.
+      auto it = held_.find(FileKey{segment_.filename, segment_.fd_unix_s, segment_.total_blocks});
+      if (it != held_.end()) {
+        held_count_ -= it->second.size();
+        release(it->second);
+        held_.erase(it);
+      }
+      input_->ack(m);
+      return;
+    }
+    case assembly::AddOutcome::kDuplicateBlock:
+    case assembly::AddOutcome::kFill:
+    case assembly::AddOutcome::kRejected:
+    case assembly::AddOutcome::kEvicted:  // its file's other segments were released by onEviction()
+      input_->ack(m);
+      return;
   }
-  s.reporter->setState(v1::SERVICE_STATE_STOPPING);
-  s.refreshStats();
-  auto partials = s.assembler->partials();
-  if (!partials.empty()) {
-    s.log->info("stopping with {} partial file(s); their segments are unacknowledged, so ingest hands them to "
-                "the next assembler", partials.size());
+}
+
+void AssemblerService::onFile(assembly::CompletedFile&& file) {
+  mapping::toMessage(std::move(file), file_msg_);
+  const std::uint64_t seq = publisher_->publish(bus::topics::file(file_msg_.filename()), file_msg_);
+  published_now_.push_back(seq);
+  runtime_->stats().addCounter("files_published");
+  runtime_->stats().addCounter("bytes_published", file_msg_.size_bytes());
+}
+
+void AssemblerService::onSettled(std::uint64_t sequence) {
+  auto it = awaiting_.find(sequence);
+  if (it == awaiting_.end()) return;
+  std::shared_ptr<Completion> c = std::move(it->second);
+  awaiting_.erase(it);
+  if (--c->unsettled == 0) {
+    awaiting_segments_ -= c->tokens.size();
+    release(c->tokens);
   }
-  v1::ServiceStats final_stats = s.reporter->build(SteadyClock::now());
-  s.publisher->publish(s.reporter->topic(), final_stats, bus::Path::kTapOnly);
-  // Give downstream consumers a moment to take what is queued for them.
-  auto deadline = SteadyClock::now() + std::chrono::milliseconds(500);
-  while (SteadyClock::now() < deadline && s.publisher->stats().max_group_queue > 0) {
-    s.publisher->poll(std::chrono::milliseconds(20));
+}
+
+void AssemblerService::onEviction(const assembly::Eviction& e) {
+  runtime_->log()->warn("gave up partial file {} (fd {}): {} of {} blocks held, reason {}", e.name, e.fd_unix_s,
+                        e.blocks_held, e.total_blocks, assembly::evictionReasonName(e.reason));
+  runtime_->stats().addCounter("evictions." + std::string(assembly::evictionReasonName(e.reason)));
+  auto it = held_.find(FileKey{e.name, e.fd_unix_s, e.total_blocks});
+  if (it == held_.end()) return;
+  held_count_ -= it->second.size();
+  release(it->second);
+  held_.erase(it);
+}
+
+void AssemblerService::release(std::vector<bus::AckToken>& tokens) {
+  for (const auto& t : tokens) input_->ack(t);
+  tokens.clear();
+}
+
+void AssemblerService::report(runtime::StatsReporter& r) {
+  const auto& st = assembler_->stats();
+  r.setCounter("segments_in", st.segments_in);
+  r.setCounter("duplicate_blocks", st.duplicate_blocks);
+  r.setCounter("fill_dropped", st.fill_dropped);
+  r.setCounter("files_completed", st.files_completed);
+  r.setCounter("retransmissions_suppressed", st.retransmissions_suppressed);
+  r.setCounter("archives_opened", st.archives_opened);
+  r.setCounter("archive_entries", st.archive_entries);
+  r.setCounter("bad_messages", bad_messages_);
+  for (std::size_t i = 0; i < assembly::kArchiveErrorCount; ++i) {
+    r.setCounter("archive_errors." + std::string(assembly::archiveErrorName(static_cast<assembly::ArchiveError>(i))),
+                 st.archive_errors[i]);
   }
-  s.subscriber->close();
-  s.publisher->stop();
-  s.log->info("assembler stopped");
-  return 0;
+  for (std::size_t i = 0; i < assembly::kRejectReasonCount; ++i) {
+    r.setCounter(
+        "rejected_segments." + std::string(assembly::rejectReasonName(static_cast<assembly::RejectReason>(i))),
+        st.rejected_segments[i]);
+  }
+  for (const auto& [outcome, n] : outcomes_) r.setCounter("segment_outcomes." + outcome, n);
+  r.setGauge("partial_files", static_cast<double>(st.partial_files));
+  r.setGauge("partial_bytes", static_cast<double>(st.partial_bytes));
+  r.setGauge("unacked_segments", static_cast<double>(held_count_ + awaiting_segments_));
+  r.setGauge("segments_awaiting_downstream", static_cast<double>(awaiting_segments_));
+}
+
+void AssemblerService::stop(service::Runtime& rt) {
+  const auto partials = assembler_->partials();
+  rt.log()->info(
+      "stopping with {} partial file(s) ({} segments) and {} completed file(s)' segments ({}) not yet acknowledged "
+      "downstream; none of them is acknowledged to ingest, which hands them to the next assembler",
+      partials.size(), held_count_, awaiting_.size(), awaiting_segments_);
 }
 
 }  // namespace emwin::services

@@ -1,23 +1,33 @@
 #pragma once
-// AssemblerService: the emwin-assembler process logic. Consumes Segment
-// messages from ingest's pipeline endpoint (group "assembler"), feeds them to
-// emwin::assembly::Assembler, and publishes every CompletedFile on
-// `file.<EXT>.<FILENAME>` through its own Publisher (tap + pipeline). While the
-// pipeline downstream is full, publish() blocks and no more segments are
-// taken, so backpressure reaches ingest. Evictions and archive errors are
-// logged and counted; ServiceStats go out on `stats.assembler.<instance>`.
+// AssemblerService: the emwin-assembler handlers on the service runtime.
+// Takes Segment messages from ingest's pipeline (group "assembler"), feeds
+// them to emwin::assembly::Assembler and publishes every completed file on
+// `file.<EXT>.<FILENAME>` (tap + pipeline).
 //
-// Thread-safety: run() on one thread; requestStop() from any thread.
+// Acknowledgement: a segment is acknowledged to ingest only when nothing can
+// lose it any more — at once when the assembler does not keep it (duplicate,
+// FILLFILE, rejected, suppressed retransmission), when its partial file is
+// given up (counted), or when every downstream consumer group has
+// acknowledged the file it completed (settled). A crash anywhere downstream
+// of ingest therefore loses no product: what was not acknowledged comes back.
+//
+// Thread-safety: the runtime's thread only.
 
-#include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
+#include <tuple>
+#include <unordered_map>
+#include <vector>
 
-#include <zmq.hpp>
-
-#include "assembly/types.h"
+#include "assembly/assembler.h"
+#include "bus/message.h"
+#include "emwin/bus/v1/file.pb.h"
+#include "emwin/bus/v1/segment.pb.h"
+#include "runtime/cli.h"
+#include "service/runtime.h"
 
 namespace emwin::services {
 
@@ -26,44 +36,72 @@ struct AssemblerOptions {
   std::string connect = "tcp://127.0.0.1:5611";  // ingest pipeline endpoint
   std::string pub = "tcp://*:5602";              // tap endpoint
   std::string pipe = "tcp://*:5612";             // pipeline endpoint
-  std::string group = "assembler";
-  std::string instance;                          // default hostname / EMWIN_INSTANCE
-  std::string state_dir;                         // replay position; empty = none
-  std::size_t hwm = 1000;                        // pipeline queue per group before blocking
+  std::string group = "assembler";               // our consumer group at ingest
+  std::string state_dir = "./var/assembler";     // replay position and known downstream groups
+  std::size_t hwm = 1000;                        // files queued per downstream group before input pauses
   int tap_hwm = 10000;
   std::size_t retention = 20000;                 // files kept for REPLAY (at most)
-  std::size_t retention_mb = 8;                  // bytes of files kept for REPLAY (at most)
-  // Segments in flight to us. Segments of partial files stay unacknowledged
-  // until their file completes or is evicted (so a crash loses none of them),
-  // so this also bounds partial-file memory (cap = (credit - 64) blocks,
-  // ~2 MB by default: several times the largest product the feed keeps open).
+  std::size_t retention_mb = 8;                  // megabytes of files kept for REPLAY (at most)
+  // Segments in flight to us. Stored and not yet settled segments stay
+  // unacknowledged, so this also bounds partial-file memory (cap = credit - 64
+  // blocks, ~2 MB by default: several times the largest product on the feed;
+  // at least 64, and a warning below 464, where the largest images no longer fit).
   std::uint32_t credit = 2048;
-  int stats_interval_ms = 2000;
-  // Take no segments until this many downstream pipeline replicas have
-  // joined (all groups together), so nothing is published before the sinks
-  // are there. Only applies at start.
+  // Take no segments until this many downstream replicas joined (first start
+  // of a fresh installation; afterwards the state dir remembers the groups).
   std::size_t wait_consumers = 0;
-  assembly::Options assembly;                    // timeouts, memory cap, archive limits
+  long partial_timeout_s = 600;                  // give up a partial file idle this long
+  std::size_t max_partial_mb = 256;              // memory cap of partial files (lowered to fit credit)
+  long dedupe_window_s = 900;                    // suppress identical retransmissions within this window
 };
 
-class AssemblerService {
+// Adds the assembler's own options to `cli`.
+void addAssemblerOptions(runtime::Cli& cli, AssemblerOptions& options);
+
+class AssemblerService : public service::Service, public assembly::AssemblerCallbacks {
  public:
-  AssemblerService(zmq::context_t& context, AssemblerOptions options);
-  ~AssemblerService();
+  explicit AssemblerService(AssemblerOptions options);
+  ~AssemblerService() override;
 
-  // Binds endpoints and connects (throws on bad endpoints).
-  void start();
-  // Runs until requestStop() or the runtime stop signal; returns the exit code.
-  int run();
-  void requestStop() noexcept { stop_.store(true); }
+  void start(service::Runtime& runtime) override;
+  void report(runtime::StatsReporter& stats) override;
+  void stop(service::Runtime& runtime) override;
 
+  // Connectable endpoints once started (tests).
   std::string tapEndpoint() const;
   std::string pipelineEndpoint() const;
 
  private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
-  std::atomic<bool> stop_{false};
+  // Identity of one transmission, as the assembler keys it.
+  using FileKey = std::tuple<std::string, std::int64_t, std::uint32_t>;
+  // Segments of a completed file, acknowledged when all its messages settled.
+  struct Completion {
+    std::vector<bus::AckToken> tokens;
+    std::uint32_t unsettled = 0;
+  };
+
+  void onSegment(bus::Received&& message);
+  void onSettled(std::uint64_t sequence);
+  void onFile(assembly::CompletedFile&& file) override;
+  void onEviction(const assembly::Eviction& eviction) override;
+  void release(std::vector<bus::AckToken>& tokens);
+
+  AssemblerOptions options_;
+  service::Runtime* runtime_ = nullptr;
+  bus::Publisher* publisher_ = nullptr;
+  bus::PipelineSubscriber* input_ = nullptr;
+  std::unique_ptr<assembly::Assembler> assembler_;
+  emwin::bus::v1::Segment segment_msg_;
+  qbt::Segment segment_;
+  emwin::bus::v1::CompletedFile file_msg_;
+  std::map<FileKey, std::vector<bus::AckToken>> held_;  // segments of open partial files
+  std::size_t held_count_ = 0;
+  std::unordered_map<std::uint64_t, std::shared_ptr<Completion>> awaiting_;  // file message -> its completion
+  std::size_t awaiting_segments_ = 0;
+  std::vector<std::uint64_t> published_now_;  // file messages published inside the current add()
+  bool waiting_for_consumers_ = false;
+  std::uint64_t bad_messages_ = 0;
+  std::map<std::string, std::uint64_t> outcomes_;  // add() outcome -> count
 };
 
 }  // namespace emwin::services

@@ -1,11 +1,11 @@
 #include "ingest_service.h"
 
 #include <algorithm>
+#include <filesystem>
 
 #include "bus/topics.h"
-#include "emwin/bus/v1/segment.pb.h"
 #include "emwin/bus/v1/server_list.pb.h"
-#include "emwin/bus/v1/stats.pb.h"
+#include "mapping/mapping.h"
 #include "qbt/encoder.h"
 #include "server_store.h"
 
@@ -16,8 +16,8 @@ using Clock = std::chrono::steady_clock;
 using asio::ip::tcp;
 
 constexpr std::size_t kReadBufferBytes = 16 * 1024;
-constexpr auto kPollPeriod = std::chrono::milliseconds(5);
 constexpr auto kHealthyConnection = std::chrono::seconds(10);
+constexpr auto kMaxLogonDeferral = std::chrono::seconds(60);  // then it is sent anyway
 constexpr std::uint64_t kBadLogLimit = 20;  // per connection at warn, then debug
 
 std::int64_t nowUnixUs() {
@@ -25,50 +25,52 @@ std::int64_t nowUnixUs() {
       .count();
 }
 
-std::uint64_t usSince(Clock::time_point t) {
-  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t).count());
-}
-
 std::string hostPort(const qbt::ServerAddress& a) { return a.host + ":" + std::to_string(a.port); }
-
-emwin::bus::v1::ServiceState toProto(int state) {
-  switch (state) {
-    case 0: return emwin::bus::v1::SERVICE_STATE_STARTING;
-    case 1: return emwin::bus::v1::SERVICE_STATE_CONNECTING;
-    case 2: return emwin::bus::v1::SERVICE_STATE_RUNNING;
-    default: return emwin::bus::v1::SERVICE_STATE_STOPPING;
-  }
-}
 
 }  // namespace
 
-IngestService::IngestService(asio::io_context& io, IngestOptions options, bus::Publisher& publisher)
-    : io_(io),
-      options_(std::move(options)),
-      publisher_(publisher),
-      log_(runtime::logger("ingest")),
-      started_at_(Clock::now()),
-      resolver_(io),
-      connect_timer_(io),
-      reconnect_timer_(io),
-      logon_timer_(io),
-      watchdog_timer_(io),
-      poll_timer_(io),
-      stats_timer_(io),
-      replay_timer_(io),
-      linger_timer_(io),
-      backoff_(std::chrono::milliseconds(options_.backoff_min_ms), std::chrono::milliseconds(options_.backoff_max_ms),
-               options_.seed),
-      rbuf_(kReadBufferBytes) {}
+IngestService::IngestService(IngestOptions options)
+    : options_(std::move(options)), log_(runtime::logger("ingest")), rbuf_(kReadBufferBytes) {}
 
 IngestService::~IngestService() = default;
 
-void IngestService::start() {
+void IngestService::start(service::Runtime& rt) {
+  runtime_ = &rt;
+  asio::io_context& io = rt.io();
+  resolver_ = std::make_unique<tcp::resolver>(io);
+  for (auto* t : {&connect_timer_, &reconnect_timer_, &logon_timer_, &watchdog_timer_, &replay_timer_}) {
+    *t = std::make_unique<asio::steady_timer>(io);
+  }
+  backoff_ = std::make_unique<Backoff>(std::chrono::milliseconds(options_.backoff_min_ms),
+                                       std::chrono::milliseconds(options_.backoff_max_ms), options_.seed);
+  runtime::checkWritableDir("--state-dir", options_.state_dir);
+  std::error_code ec;
+  std::filesystem::create_directories(options_.state_dir, ec);
+  if (ec) throw runtime::ConfigError("--state-dir", "cannot create '" + options_.state_dir + "': " + ec.message());
+
+  bus::PublisherOptions po;
+  po.producer_id = options_.producer_id.empty() ? "ingest." + rt.instance() : options_.producer_id;
+  po.tap_endpoint = options_.pub_endpoint;
+  po.pipeline_endpoint = options_.pipe_endpoint;
+  po.pipeline_hwm = options_.hwm;
+  po.tap_send_hwm = options_.tap_hwm;
+  po.retention_messages = options_.retention;
+  po.retention_bytes = options_.retention_mb << 20;
+  po.state_dir = options_.state_dir;
+  publisher_ = &rt.publisher(po);
+  log_->info("publishing on tap {} and pipeline {}", publisher_->tapEndpoint(), publisher_->pipelineEndpoint());
+
+  rt.onFlowing([this] { resume(); });
   if (options_.replay_file.empty()) loadServers();
-  pollTick();
-  statsTick();
   if (options_.wait_consumers > 0) {
-    log_->info("waiting for {} pipeline consumer(s) on {}", options_.wait_consumers, publisher_.pipelineEndpoint());
+    log_->info("waiting for {} pipeline consumer(s) on {}", options_.wait_consumers, publisher_->pipelineEndpoint());
+    rt.every(std::chrono::milliseconds(20), [this] {
+      if (input_started_ || state_ == State::kStopping) return;
+      const std::size_t replicas = publisher_->stats().pipeline.replicas;
+      if (replicas < static_cast<std::size_t>(options_.wait_consumers)) return;
+      log_->info("{} pipeline consumer(s) present; starting", replicas);
+      beginInput();
+    });
   } else {
     beginInput();
   }
@@ -106,7 +108,7 @@ void IngestService::beginInput() {
     replay_in_.open(options_.replay_file, std::ios::binary);
     if (!replay_in_) {
       log_->error("cannot open replay file {}", options_.replay_file);
-      finish(1);
+      runtime_->requestStop(1);
       return;
     }
     source_ = "replay:" + options_.replay_file;
@@ -120,80 +122,48 @@ void IngestService::beginInput() {
   connectNext();
 }
 
-void IngestService::pollTick() {
-  publisher_.poll(std::chrono::milliseconds(0));
-  if (!input_started_ && options_.wait_consumers > 0 &&
-      publisher_.stats().replicas >= static_cast<std::size_t>(options_.wait_consumers)) {
-    log_->info("{} pipeline consumer(s) present; starting", publisher_.stats().replicas);
-    beginInput();
+void IngestService::resume() {
+  if (!paused_ || state_ == State::kStopping) return;
+  paused_ = false;
+  last_alive_ = Clock::now();  // our own pause is not silence
+  if (!options_.replay_file.empty()) {
+    asio::post(runtime_->io(), [this] { replayStep(); });
+  } else {
+    startRead();
   }
-  if (paused_ && !publisher_.wouldBlock()) {
-    paused_ = false;
-    counters_.backpressure_paused_us += usSince(paused_since_);
-    last_alive_ = Clock::now();  // our own pause is not silence
-    if (!options_.replay_file.empty()) {
-      asio::post(io_, [this] { replayStep(); });
-    } else {
-      startRead();
-    }
-  }
-  poll_timer_.expires_after(kPollPeriod);
-  poll_timer_.async_wait([this](const asio::error_code& ec) {
-    if (!ec) pollTick();
-  });
 }
 
-void IngestService::statsTick() {
-  stats_timer_.expires_after(std::chrono::milliseconds(options_.stats_interval_ms));
-  stats_timer_.async_wait([this](const asio::error_code& ec) {
-    if (ec || state_ == State::kStopping) return;
-    publishStats();
-    statsTick();
-  });
-}
-
-void IngestService::publishStats() {
-  emwin::bus::v1::ServiceStats s;
-  s.set_service("ingest");
-  s.set_instance(options_.instance);
-  s.set_state(toProto(static_cast<int>(state_)));
-  s.set_uptime_s(std::chrono::duration<double>(Clock::now() - started_at_).count());
-  auto& c = *s.mutable_counters();
-  c["bytes_in"] = counters_.bytes_in;
-  c["frames_v1"] = counters_.frames_v1;
-  c["frames_v2"] = counters_.frames_v2;
-  c["fill_frames"] = counters_.fill_frames;
+void IngestService::report(runtime::StatsReporter& r) {
+  r.setCounter("bytes_in", counters_.bytes_in);
+  r.setCounter("frames_v1", counters_.frames_v1);
+  r.setCounter("frames_v2", counters_.frames_v2);
+  r.setCounter("fill_frames", counters_.fill_frames);
   std::uint64_t bad_total = 0;
   for (std::size_t i = 0; i < qbt::kBadReasonCount; ++i) {
-    c["bad_frames." + std::string(qbt::reasonName(static_cast<qbt::BadReason>(i)))] = counters_.bad[i];
+    r.setCounter("bad_frames." + std::string(qbt::reasonName(static_cast<qbt::BadReason>(i))), counters_.bad[i]);
     bad_total += counters_.bad[i];
   }
-  c["bad_frames_total"] = bad_total;
-  c["segments_published"] = counters_.segments_published;
-  c["server_lists"] = counters_.server_lists;
-  c["connect_attempts"] = counters_.connect_attempts;
-  c["connects"] = counters_.connects;
-  c["reconnects"] = counters_.reconnects;
-  c["logons_sent"] = counters_.logons_sent;
-  c["watchdog_fired"] = counters_.watchdog_fired;
-  c["bad_window_fired"] = counters_.bad_window_fired;
-  c["state_file_corrupt"] = counters_.state_file_corrupt;
-  c["state_file_saves"] = counters_.state_file_saves;
-  c["state_file_save_errors"] = counters_.state_file_save_errors;
-  c["backpressure_pauses"] = counters_.backpressure_pauses;
-  std::uint64_t paused_us = counters_.backpressure_paused_us + (paused_ ? usSince(paused_since_) : 0);
-  c["backpressure_paused_ms"] = paused_us / 1000;
-  const auto ps = publisher_.stats();
-  c["publisher_blocked_ms"] = ps.blocked_us / 1000;
-  c["publisher_blocked_count"] = ps.blocked_count;
-  c["published"] = ps.published;
-  auto& g = *s.mutable_gauges();
-  g["last_frame_age_s"] = have_frame_ ? std::chrono::duration<double>(Clock::now() - last_alive_).count() : -1.0;
-  g["paused"] = paused_ ? 1.0 : 0.0;
-  g["pipeline_replicas"] = static_cast<double>(ps.replicas);
-  g["pipeline_max_group_queue"] = static_cast<double>(ps.max_group_queue);
-  (*s.mutable_labels())["current_server"] = source_;
-  publisher_.publish(bus::topics::stats("ingest", options_.instance), s, bus::Path::kTapOnly);
+  r.setCounter("bad_frames_total", bad_total);  // in stats.summary; /metrics derives it from the kinds
+  r.setCounter("segments_published", counters_.segments_published);
+  r.setCounter("server_lists", counters_.server_lists);
+  r.setCounter("connect_attempts", counters_.connect_attempts);
+  r.setCounter("connects", counters_.connects);
+  r.setCounter("reconnects", counters_.reconnects);
+  r.setCounter("logons_sent", counters_.logons_sent);
+  r.setCounter("logons_deferred", counters_.logons_deferred);
+  r.setCounter("watchdog_fired", counters_.watchdog_fired);
+  r.setCounter("bad_window_fired", counters_.bad_window_fired);
+  r.setCounter("state_file_corrupt", counters_.state_file_corrupt);
+  r.setCounter("state_file_saves", counters_.state_file_saves);
+  r.setCounter("state_file_save_errors", counters_.state_file_save_errors);
+  r.setGauge("last_frame_age_s",
+             have_frame_ ? std::chrono::duration<double>(Clock::now() - last_alive_).count() : -1.0);
+  r.setLabel("current_server", source_);
+  switch (state_) {
+    case State::kConnecting: r.setState(emwin::bus::v1::SERVICE_STATE_CONNECTING); break;
+    case State::kRunning: r.setState(emwin::bus::v1::SERVICE_STATE_RUNNING); break;
+    default: break;
+  }
 }
 
 // ---------------------------------------------------------------- live mode
@@ -208,33 +178,33 @@ void IngestService::connectNext() {
   ++counters_.connect_attempts;
   const std::uint64_t gen = ++generation_;
   log_->info("connecting to {}", source_);
-  socket_ = std::make_unique<tcp::socket>(io_);
-  connect_timer_.expires_after(std::chrono::seconds(options_.connect_timeout_s));
-  connect_timer_.async_wait([this, gen](const asio::error_code& ec) {
+  socket_ = std::make_unique<tcp::socket>(runtime_->io());
+  connect_timer_->expires_after(std::chrono::seconds(options_.connect_timeout_s));
+  connect_timer_->async_wait([this, gen](const asio::error_code& ec) {
     if (ec || gen != generation_ || state_ != State::kConnecting) return;
     drop("connect timeout");
   });
-  resolver_.async_resolve(current_.host, std::to_string(current_.port),
-                          [this, gen](const asio::error_code& ec, tcp::resolver::results_type results) {
-                            if (gen != generation_ || state_ != State::kConnecting) return;
-                            if (ec) {
-                              drop("resolve failed: " + ec.message());
-                              return;
-                            }
-                            asio::async_connect(*socket_, results,
-                                                [this, gen](const asio::error_code& e, const tcp::endpoint&) {
-                                                  if (gen != generation_ || state_ != State::kConnecting) return;
-                                                  if (e) {
-                                                    drop("connect failed: " + e.message());
-                                                    return;
-                                                  }
-                                                  onConnected();
-                                                });
-                          });
+  resolver_->async_resolve(current_.host, std::to_string(current_.port),
+                           [this, gen](const asio::error_code& ec, tcp::resolver::results_type results) {
+                             if (gen != generation_ || state_ != State::kConnecting) return;
+                             if (ec) {
+                               drop("resolve failed: " + ec.message());
+                               return;
+                             }
+                             asio::async_connect(*socket_, results,
+                                                 [this, gen](const asio::error_code& e, const tcp::endpoint&) {
+                                                   if (gen != generation_ || state_ != State::kConnecting) return;
+                                                   if (e) {
+                                                     drop("connect failed: " + e.message());
+                                                     return;
+                                                   }
+                                                   onConnected();
+                                                 });
+                           });
 }
 
 void IngestService::onConnected() {
-  connect_timer_.cancel();
+  connect_timer_->cancel();
   state_ = State::kRunning;
   ++counters_.connects;
   connected_at_ = Clock::now();
@@ -243,6 +213,7 @@ void IngestService::onConnected() {
   bad_times_.clear();
   bad_logged_ = 0;
   fail_pending_ = false;
+  logon_due_ = false;
   asio::error_code ec;
   socket_->set_option(tcp::no_delay(true), ec);
   if (options_.rcvbuf > 0) socket_->set_option(asio::socket_base::receive_buffer_size(options_.rcvbuf), ec);
@@ -251,6 +222,7 @@ void IngestService::onConnected() {
   sendLogon();
   scheduleLogon();
   watchdogTick();
+  paused_ = !runtime_->flowing();
   if (!paused_) startRead();
 }
 
@@ -258,7 +230,8 @@ void IngestService::sendLogon() {
   auto buf = std::make_shared<std::vector<std::uint8_t>>(qbt::encodeLogon(options_.email, options_.protocol));
   const std::uint64_t gen = generation_;
   ++counters_.logons_sent;
-  log_->info("logon sent to {} ({})", source_, options_.protocol == qbt::Version::kV2 ? "V2" : "V1");
+  logon_due_ = false;
+  log_->debug("logon sent to {} ({})", source_, options_.protocol == qbt::Version::kV2 ? "V2" : "V1");
   asio::async_write(*socket_, asio::buffer(*buf), [this, gen, buf](const asio::error_code& ec, std::size_t) {
     if (gen != generation_ || state_ != State::kRunning) return;
     if (ec) drop("logon write failed: " + ec.message());
@@ -267,20 +240,39 @@ void IngestService::sendLogon() {
 
 void IngestService::scheduleLogon() {
   const std::uint64_t gen = generation_;
-  logon_timer_.expires_after(std::chrono::seconds(options_.logon_interval_s));
-  logon_timer_.async_wait([this, gen](const asio::error_code& ec) {
+  logon_timer_->expires_after(std::chrono::seconds(options_.logon_interval_s));
+  logon_timer_->async_wait([this, gen](const asio::error_code& ec) {
     if (ec || gen != generation_ || state_ != State::kRunning) return;
-    sendLogon();
+    if (paused_) {
+      // Writing now could meet a server that closed while we were not
+      // reading; its reset would throw away what it still had for us.
+      if (!logon_due_) logon_due_since_ = Clock::now();
+      logon_due_ = true;
+      ++counters_.logons_deferred;
+      log_->debug("re-logon to {} held back while reading is paused", source_);
+    } else {
+      sendLogon();
+    }
     scheduleLogon();
   });
+}
+
+void IngestService::maybeSendDeferredLogon() {
+  if (!logon_due_ || paused_ || state_ != State::kRunning || !socket_) return;
+  asio::error_code ec;
+  const std::size_t unread = socket_->available(ec);
+  // Once what the server sent while we were paused has been read, or after a while anyway.
+  if ((!ec && unread == 0) || Clock::now() - logon_due_since_ > kMaxLogonDeferral) {
+    sendLogon();
+  }
 }
 
 void IngestService::watchdogTick() {
   const std::uint64_t gen = generation_;
   const auto period = std::min<std::chrono::milliseconds>(std::chrono::milliseconds(250),
                                                           std::chrono::seconds(options_.watchdog_s) / 4);
-  watchdog_timer_.expires_after(period);
-  watchdog_timer_.async_wait([this, gen](const asio::error_code& ec) {
+  watchdog_timer_->expires_after(period);
+  watchdog_timer_->async_wait([this, gen](const asio::error_code& ec) {
     if (ec || gen != generation_ || state_ != State::kRunning) return;
     if (paused_) {
       last_alive_ = Clock::now();  // reading is paused by our own backpressure: not the server's silence
@@ -307,6 +299,7 @@ void IngestService::startRead() {
     }
     counters_.bytes_in += n;
     decoder_->feed(std::span<const std::uint8_t>(rbuf_.data(), n));
+    runtime_->afterWork();
     afterFeed();
   });
 }
@@ -319,44 +312,45 @@ void IngestService::afterFeed() {
     drop("too many bad frames");
     return;
   }
-  if (publisher_.wouldBlock()) {
-    paused_ = true;
-    paused_since_ = Clock::now();
-    ++counters_.backpressure_pauses;
-    log_->debug("bus backpressure: pausing input");
-    return;  // pollTick() resumes
+  if (!runtime_->flowing()) {
+    paused_ = true;  // the runtime calls resume() when the pipeline has room again
+    return;
   }
+  maybeSendDeferredLogon();
   startRead();
+}
+
+void IngestService::closeSocket() {
+  asio::error_code ec;
+  if (socket_) {
+    socket_->shutdown(tcp::socket::shutdown_both, ec);
+    socket_->close(ec);
+  }
 }
 
 void IngestService::drop(const std::string& reason) {
   if (state_ == State::kStopping) return;
   const bool was_running = state_ == State::kRunning;
   ++generation_;
-  connect_timer_.cancel();
-  logon_timer_.cancel();
-  watchdog_timer_.cancel();
-  asio::error_code ec;
-  if (socket_) {
-    socket_->shutdown(tcp::socket::shutdown_both, ec);
-    socket_->close(ec);
-  }
+  connect_timer_->cancel();
+  logon_timer_->cancel();
+  watchdog_timer_->cancel();
+  closeSocket();
   if (decoder_) {
     decoder_->finish();  // a frame in flight is counted as truncated
     decoder_.reset();
+    runtime_->afterWork();
   }
   reading_ = false;
-  if (paused_) {
-    paused_ = false;
-    counters_.backpressure_paused_us += usSince(paused_since_);
-  }
-  if (was_running && had_good_frame_ && Clock::now() - connected_at_ >= kHealthyConnection) backoff_.reset();
-  const auto delay = backoff_.next();
+  paused_ = false;
+  logon_due_ = false;
+  if (was_running && had_good_frame_ && Clock::now() - connected_at_ >= kHealthyConnection) backoff_->reset();
+  const auto delay = backoff_->next();
   ++counters_.reconnects;
   state_ = State::kConnecting;
   log_->info("disconnected from {} ({}); next server in {} ms", source_, reason, delay.count());
-  reconnect_timer_.expires_after(delay);
-  reconnect_timer_.async_wait([this](const asio::error_code& e) {
+  reconnect_timer_->expires_after(delay);
+  reconnect_timer_->async_wait([this](const asio::error_code& e) {
     if (!e) connectNext();
   });
 }
@@ -372,20 +366,8 @@ void IngestService::onSegment(const qbt::Segment& segment) {
     ++counters_.fill_frames;
     return;
   }
-  emwin::bus::v1::Segment msg;
-  msg.set_filename(segment.filename);
-  msg.set_block_number(segment.block_number);
-  msg.set_total_blocks(segment.total_blocks);
-  msg.set_fd_unix_s(segment.fd_unix_s);
-  msg.set_fd_text(segment.fd_text);
-  msg.set_version(segment.version == qbt::Version::kV2 ? emwin::bus::v1::PROTOCOL_VERSION_V2
-                                                       : emwin::bus::v1::PROTOCOL_VERSION_V1);
-  msg.set_declared_checksum(segment.declared_checksum);
-  msg.set_data(segment.data.data(), segment.data.size());
-  msg.set_received_unix_us(nowUnixUs());
-  msg.set_source(source_);
-  msg.set_stream_offset(segment.stream_offset);
-  publisher_.publish(bus::topics::segment(segment.filename), msg, bus::Path::kAll);
+  mapping::toMessage(segment, source_, nowUnixUs(), msg_);
+  publisher_->publish(bus::topics::segment(segment.filename), msg_, bus::Path::kAll);
   ++counters_.segments_published;
 }
 
@@ -408,7 +390,7 @@ void IngestService::onServerList(const qbt::ServerList& list) {
   }
   msg.set_source(source_);
   msg.set_skipped_entries(list.skipped_entries);
-  publisher_.publish(bus::topics::serverList(options_.instance), msg, bus::Path::kTapOnly);
+  publisher_->publish(bus::topics::serverList(runtime_->instance()), msg, bus::Path::kTapOnly);
   if (order.empty() || !options_.replay_file.empty()) return;  // nothing usable / not from a live server
   if (order != active_) {
     active_ = order;
@@ -463,60 +445,43 @@ void IngestService::replayStep() {
   if (n < want || replay_in_.eof()) {
     replay_eof_ = true;
     decoder_->finish();
-    log_->info("replay done: {} bytes, {} segments published", counters_.bytes_in, counters_.segments_published);
-    finish(0);
+    runtime_->afterWork();
+    log_->info("replay done: {} bytes, {} segments published; exiting once the pipeline took them",
+               counters_.bytes_in, counters_.segments_published);
+    runtime_->every(std::chrono::milliseconds(20), [this] {
+      if (!runtime_->stopping() && publisher_->stats().pipeline.unacknowledged == 0) runtime_->requestStop(0);
+    });
     return;
   }
-  if (publisher_.wouldBlock()) {
+  runtime_->afterWork();
+  if (!runtime_->flowing()) {
     paused_ = true;
-    paused_since_ = Clock::now();
-    ++counters_.backpressure_pauses;
-    return;  // pollTick() resumes
+    return;  // resume() goes on
   }
   if (period.count() > 0) {
-    replay_timer_.expires_after(period);
-    replay_timer_.async_wait([this](const asio::error_code& ec) {
+    replay_timer_->expires_after(period);
+    replay_timer_->async_wait([this](const asio::error_code& ec) {
       if (!ec) replayStep();
     });
   } else {
-    asio::post(io_, [this] { replayStep(); });
+    asio::post(runtime_->io(), [this] { replayStep(); });
   }
 }
 
 // ----------------------------------------------------------------- shutdown
 
-void IngestService::stop() {
+void IngestService::stop(service::Runtime&) {
   if (state_ == State::kStopping) return;
-  log_->info("stopping");
-  finish(0);
-}
-
-void IngestService::finish(int exit_code) {
-  exit_code_ = exit_code;
   ++generation_;
-  asio::error_code ec;
-  if (socket_) {
-    socket_->shutdown(tcp::socket::shutdown_both, ec);
-    socket_->close(ec);
-  }
-  resolver_.cancel();
-  connect_timer_.cancel();
-  reconnect_timer_.cancel();
-  logon_timer_.cancel();
-  watchdog_timer_.cancel();
-  replay_timer_.cancel();
-  stats_timer_.cancel();
+  closeSocket();
+  resolver_->cancel();
+  for (auto* t : {&connect_timer_, &reconnect_timer_, &logon_timer_, &watchdog_timer_, &replay_timer_}) (*t)->cancel();
   if (decoder_ && options_.replay_file.empty()) decoder_->finish();
   decoder_.reset();
   state_ = State::kStopping;
-  publishStats();  // final snapshot
-  // Keep servicing the publisher (pollTick keeps running) so consumers get what was published.
-  linger_timer_.expires_after(std::chrono::milliseconds(options_.linger_ms));
-  linger_timer_.async_wait([this](const asio::error_code&) {
-    publisher_.stop();
-    poll_timer_.cancel();
-    io_.stop();
-  });
+  const auto ps = publisher_->stats().pipeline;
+  log_->info("stopped reading; {} segment(s) still queued or unacknowledged by {} consumer group(s)",
+             ps.unacknowledged, ps.groups);
 }
 
 }  // namespace emwin::ingest

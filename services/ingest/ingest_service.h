@@ -1,30 +1,35 @@
 #pragma once
-// IngestService: the emwin-ingest engine. Connects to ByteBlaster servers (or
-// replays a wire capture), logs on and re-logs on, decodes QBT frames,
-// publishes good segments and server lists on the bus, counts bad input by
-// reason, watches for silence and too many bad frames, fails over with
-// backoff, persists server lists, and pauses reading while the bus publisher
-// would block (backpressure reaches the TCP server).
+// IngestService: the emwin-ingest handlers on the service runtime. Connects
+// to ByteBlaster servers (or replays a wire capture), logs on and re-logs on,
+// decodes QBT frames, publishes good segments (pipeline + tap) and server
+// lists (tap), counts bad input by reason, watches for silence and for too
+// many bad frames, fails over with backoff, and persists server lists.
 //
-// Thread-safety: everything runs on the single thread running the given
-// asio::io_context; no method may be called from another thread.
+// Backpressure: while a consumer group of the pipeline is full the runtime
+// stops flowing and ingest stops reading its socket; TCP then pushes back on
+// the server. While paused nothing is written to the server (a re-logon is
+// held back until the socket's received bytes were read), so a server that
+// closes meanwhile cannot answer with a reset that would discard what it
+// already sent: the connection is read to its end, then ingest reconnects.
+//
+// Thread-safety: the runtime's thread only.
 
 #include <chrono>
 #include <cstdint>
 #include <deque>
 #include <fstream>
-#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include <asio.hpp>
+#include "service/asio.h"
 
 #include "backoff.h"
-#include "bus/bus.h"
+#include "bus/publisher.h"
+#include "emwin/bus/v1/segment.pb.h"
 #include "options.h"
 #include "qbt/decoder.h"
-#include "runtime/log.h"
+#include "service/runtime.h"
 
 namespace emwin::ingest {
 
@@ -41,31 +46,22 @@ struct IngestCounters {
   std::uint64_t connects = 0;
   std::uint64_t reconnects = 0;
   std::uint64_t logons_sent = 0;
+  std::uint64_t logons_deferred = 0;  // re-logons held back while paused or unread bytes were waiting
   std::uint64_t watchdog_fired = 0;
   std::uint64_t bad_window_fired = 0;
   std::uint64_t state_file_corrupt = 0;
   std::uint64_t state_file_saves = 0;
   std::uint64_t state_file_save_errors = 0;
-  std::uint64_t backpressure_pauses = 0;
-  std::uint64_t backpressure_paused_us = 0;
 };
 
-class IngestService : public qbt::DecoderCallbacks {
+class IngestService : public service::Service, public qbt::DecoderCallbacks {
  public:
-  // `publisher` must outlive the service. Nothing happens before start().
-  IngestService(asio::io_context& io, IngestOptions options, bus::Publisher& publisher);
+  explicit IngestService(IngestOptions options);
   ~IngestService() override;
-  IngestService(const IngestService&) = delete;
-  IngestService& operator=(const IngestService&) = delete;
 
-  // Loads the server list, starts timers, waits for --wait-consumers, then
-  // connects (or starts the replay).
-  void start();
-  // Graceful stop (SIGINT/SIGTERM): stop reading, publish final stats,
-  // linger, then stop the io_context. Exit code 0.
-  void stop();
-  // Exit code to return from main once the io_context has stopped.
-  int exitCode() const noexcept { return exit_code_; }
+  void start(service::Runtime& runtime) override;
+  void report(runtime::StatsReporter& stats) override;
+  void stop(service::Runtime& runtime) override;
 
   const IngestCounters& counters() const noexcept { return counters_; }
   // Active failover list (regular servers first).
@@ -80,28 +76,26 @@ class IngestService : public qbt::DecoderCallbacks {
   enum class State { kStarting, kConnecting, kRunning, kStopping };
 
   void loadServers();
-  void pollTick();
-  void statsTick();
-  void publishStats();
   void beginInput();
+  void resume();
   // Live mode.
   void connectNext();
   void onConnected();
   void sendLogon();
   void scheduleLogon();
+  void maybeSendDeferredLogon();
   void watchdogTick();
   void startRead();
   void afterFeed();
   void drop(const std::string& reason);
+  void closeSocket();
   // Replay mode.
   void replayStep();
-  void finish(int exit_code);
 
-  asio::io_context& io_;
   IngestOptions options_;
-  bus::Publisher& publisher_;
+  service::Runtime* runtime_ = nullptr;
+  bus::Publisher* publisher_ = nullptr;
   std::shared_ptr<spdlog::logger> log_;
-  const std::chrono::steady_clock::time_point started_at_;
 
   State state_ = State::kStarting;
   std::vector<qbt::ServerAddress> active_;
@@ -110,24 +104,20 @@ class IngestService : public qbt::DecoderCallbacks {
   std::string source_;
   std::uint64_t generation_ = 0;  // invalidates handlers of a closed connection
 
-  asio::ip::tcp::resolver resolver_;
+  std::unique_ptr<asio::ip::tcp::resolver> resolver_;
   std::unique_ptr<asio::ip::tcp::socket> socket_;
-  asio::steady_timer connect_timer_;
-  asio::steady_timer reconnect_timer_;
-  asio::steady_timer logon_timer_;
-  asio::steady_timer watchdog_timer_;
-  asio::steady_timer poll_timer_;
-  asio::steady_timer stats_timer_;
-  asio::steady_timer replay_timer_;
-  asio::steady_timer linger_timer_;
-  Backoff backoff_;
+  std::unique_ptr<asio::steady_timer> connect_timer_, reconnect_timer_, logon_timer_, watchdog_timer_, replay_timer_;
+  std::unique_ptr<Backoff> backoff_;
 
   std::unique_ptr<qbt::Decoder> decoder_;
   std::vector<std::uint8_t> rbuf_;
+  emwin::bus::v1::Segment msg_;  // reused for every segment
   bool reading_ = false;
   bool paused_ = false;
+  bool logon_due_ = false;        // a re-logon waits for a safe moment to be written
+  std::chrono::steady_clock::time_point logon_due_since_{};
+  bool input_started_ = false;
   bool fail_pending_ = false;
-  std::chrono::steady_clock::time_point paused_since_{};
   std::chrono::steady_clock::time_point connected_at_{};
   std::chrono::steady_clock::time_point last_alive_{};
   bool had_good_frame_ = false;
@@ -137,8 +127,6 @@ class IngestService : public qbt::DecoderCallbacks {
 
   std::ifstream replay_in_;
   bool replay_eof_ = false;
-  bool input_started_ = false;
-  int exit_code_ = 0;
   IngestCounters counters_;
 };
 

@@ -103,7 +103,7 @@ class ClassifierRig {
     while (std::chrono::steady_clock::now() < deadline && !(joined && heard)) {
       if (!proc_->running()) return false;
       assembler_->poll(5ms);
-      joined = joined || assembler_->stats().replicas >= 1;
+      joined = joined || assembler_->stats().pipeline.replicas >= 1;
       auto m = tap_sub_->receive(5ms);
       if (m && m->topic.rfind("stats.", 0) == 0) heard = true;
     }

@@ -144,6 +144,9 @@ TEST_F(AssemblerTest, RetransmissionFiveSecondsLaterDeliveredOnce) {
   EXPECT_EQ(rec_.files.size(), 1u);
   EXPECT_EQ(a.stats().retransmissions_suppressed, 2u);
   EXPECT_EQ(a.stats().files_completed, 1u);
+  // The same-stamp retransmission's 3 blocks repeat a delivered file's blocks.
+  EXPECT_EQ(a.stats().duplicate_blocks, 3u);
+  EXPECT_TRUE(rec_.evictions.empty());
   // After the window the same content is a new delivery.
   clock_.advance(a.options().dedupe_window + 1s);
   feed(a, test::makeSegments("TORDMXIA.TXT", content, 900));
@@ -181,6 +184,72 @@ TEST_F(AssemblerTest, DistinctProductsSharingNameAndStampBothDelivered) {
   ASSERT_EQ(rec_.files.size(), 2u);
   EXPECT_EQ(test::dataOf(rec_.files[0]), one);
   EXPECT_EQ(test::dataOf(rec_.files[1]), two);
+}
+
+// Issue 13: a duplicate of a file's last block right after the file completed
+// opened a new partial, later evicted and counted as an eviction although the
+// product had been delivered. It is a duplicate block, and no eviction follows.
+TEST_F(AssemblerTest, LateDuplicateOfTheLastBlockIsADuplicateNotAnEviction) {
+  Options o = opts();
+  o.partial_timeout = 60s;
+  Assembler a(o, rec_);
+  const auto segs = test::makeSegments("FFWFFS02.TXT", Bytes(2500, 'f'), 1772550000);
+  feed(a, segs);
+  ASSERT_EQ(rec_.files.size(), 1u);
+  EXPECT_EQ(a.stats().duplicate_blocks, 0u);
+  clock_.advance(1s);
+  a.add(segs.back(), "test:1");  // the server sends the last block once more
+  EXPECT_EQ(a.stats().duplicate_blocks, 1u);
+  clock_.advance(61s);
+  a.expire();
+  EXPECT_TRUE(rec_.evictions.empty());
+  EXPECT_EQ(a.stats().evictions_timeout, 0u);
+  EXPECT_EQ(a.stats().partial_files, 0u);
+  EXPECT_EQ(a.stats().partial_bytes, 0u);
+  EXPECT_EQ(rec_.files.size(), 1u);
+  // The same at end of input and under the memory cap: never reported as given up.
+  a.add(segs[0], "test:1");
+  a.add(segs[1], "test:1");
+  a.drainPartials();
+  EXPECT_TRUE(rec_.evictions.empty());
+  EXPECT_EQ(a.stats().duplicate_blocks, 3u);
+  EXPECT_EQ(a.stats().evictions_end_of_input, 0u);
+}
+
+// A late duplicate is still held: if a block that differs follows, it was the
+// first block of another product that shares name, stamp and block count (the
+// real feed has those), and that product is delivered whole.
+TEST_F(AssemblerTest, NewProductSharingKeyAndFirstBlockWithADeliveredOneIsDelivered) {
+  const Bytes one = test::toBytes(std::string(1024, 'h') + std::string(900, '1'));
+  const Bytes two = test::toBytes(std::string(1024, 'h') + std::string(900, '2'));  // same block 1
+  Assembler a(opts(), rec_);
+  feed(a, test::makeSegments("SAHOURLY.TXT", one, 500));
+  clock_.advance(6s);
+  feed(a, test::makeSegments("SAHOURLY.TXT", two, 500));
+  ASSERT_EQ(rec_.files.size(), 2u);
+  EXPECT_EQ(test::dataOf(rec_.files[0]), one);
+  EXPECT_EQ(test::dataOf(rec_.files[1]), two);
+  EXPECT_EQ(a.stats().duplicate_blocks, 1u);  // block 1 looked like a repeat when it came
+  EXPECT_EQ(a.stats().retransmissions_suppressed, 0u);
+  EXPECT_TRUE(rec_.evictions.empty());
+}
+
+// Past the dedupe window a completed file is forgotten: a lone block of it is
+// an ordinary partial again, given up (and reported) after the timeout.
+TEST_F(AssemblerTest, LoneBlockAfterTheDedupeWindowIsAnOrdinaryPartial) {
+  Options o = opts();
+  o.partial_timeout = 60s;
+  o.dedupe_window = 30s;
+  Assembler a(o, rec_);
+  const auto segs = test::makeSegments("LATE.TXT", Bytes(2500, 'l'), 7);
+  feed(a, segs);
+  clock_.advance(31s);
+  a.add(segs.back(), "test:1");
+  EXPECT_EQ(a.stats().duplicate_blocks, 0u);
+  clock_.advance(60s);
+  a.expire();
+  ASSERT_EQ(rec_.evictions.size(), 1u);
+  EXPECT_EQ(rec_.evictions[0].reason, EvictionReason::kTimeout);
 }
 
 TEST_F(AssemblerTest, SameNameAndStampDifferentTotalInterleavedBothDelivered) {

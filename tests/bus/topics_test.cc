@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "bus/bus.h"
+#include "runtime/names.h"
 
 namespace emwin::bus {
 namespace {
@@ -15,7 +16,7 @@ struct ExtensionCase {
 class ExtensionTokenTest : public ::testing::TestWithParam<ExtensionCase> {};
 
 TEST_P(ExtensionTokenTest, MapsFilenameToOneToken) {
-  EXPECT_EQ(topics::extensionToken(GetParam().filename), GetParam().token);
+  EXPECT_EQ(runtime::extensionToken(GetParam().filename), GetParam().token);
 }
 
 INSTANTIATE_TEST_SUITE_P(Table, ExtensionTokenTest,

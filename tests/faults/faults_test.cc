@@ -222,6 +222,61 @@ TEST(HostileServer, DataLengthsZeroOverAndGigaAreRejectedAndGoodFramesStillPass)
   EXPECT_LT(rssKb(t.p.ingest->pid()), kRssBoundKb);
 }
 
+// Issue 13: every rejected frame was counted twice (its reason, then its body as
+// garbage), so `--max-bad-frames 50` tripped after ~25 bad frames. 50 bad frames
+// with real bodies between good ones are 50 reports and keep the connection;
+// the 51st trips the window.
+TEST(HostileServer, FiftyBadFramesAreFiftyReportsAndTheFiftyFirstTripsTheWindow) {
+  std::atomic<bool> send_last{false};
+  std::atomic<int> connections{0};
+  const std::vector<std::uint8_t> body = [] {
+    std::vector<std::uint8_t> b(1024);
+    for (std::size_t i = 0; i < b.size(); ++i) b[i] = static_cast<std::uint8_t>('a' + i % 26);  // no NUL
+    return b;
+  }();
+  const auto badFrame = [&](int i) {
+    // A garbled /PN marker, as emwin-sim --corrupt-header-every makes it.
+    return rawFrame("/PFBAD" + std::to_string(i) + ".TXT/PX1 /PT1 /CS0 /FD" + qbt::formatFd(1772550000), body);
+  };
+  RawServer server([&](int fd, const std::atomic<bool>& stop) {
+    if (connections++ > 0) {  // only the first connection gets the stream
+      while (!stop.load()) std::this_thread::sleep_for(10ms);
+      return;
+    }
+    std::vector<std::uint8_t> stream;
+    auto add = [&](const std::vector<std::uint8_t>& f) { stream.insert(stream.end(), f.begin(), f.end()); };
+    for (int i = 0; i < 50; ++i) {
+      add(fileFrames("GOOD" + std::to_string(i) + ".TXT", "good " + std::to_string(i) + "\r\n"));
+      add(badFrame(i));
+    }
+    add(fileFrames("GOOD50.TXT", "good 50\r\n"));
+    if (!writeAll(fd, stream, stop)) return;
+    while (!send_last.load() && !stop.load()) std::this_thread::sleep_for(5ms);
+    std::vector<std::uint8_t> last = badFrame(50);
+    const auto after = fileFrames("AFTER.TXT", "after the 51st\r\n");
+    last.insert(last.end(), after.begin(), after.end());
+    writeAll(fd, last, stop);
+    while (!stop.load()) std::this_thread::sleep_for(10ms);
+  });
+  IngestOnly t("bad-once", server.address(), {"--max-bad-frames", "50", "--bad-window-s", "600"});
+  const auto segs = t.collect(51, 15s);
+  ASSERT_EQ(segs.size(), 51u) << t.p.ingest->text(Stream::kStderr);
+  auto s = t.stats->waitFor(
+      "ingest", [](const auto& st) { return counter(st, "segments_published") >= 51; }, 5s);
+  EXPECT_EQ(counter(s, "bad_frames.bad_header"), 50u) << dump(s);
+  EXPECT_EQ(counter(s, "bad_frames.garbage"), 0u) << dump(s);
+  EXPECT_EQ(counter(s, "bad_frames_total"), 50u) << dump(s);
+  EXPECT_EQ(counter(s, "bad_window_fired"), 0u) << dump(s);
+  EXPECT_EQ(counter(s, "reconnects"), 0u) << dump(s);
+  EXPECT_EQ(connections.load(), 1);
+  send_last = true;
+  s = t.stats->waitFor("ingest", [](const auto& st) { return counter(st, "bad_window_fired") >= 1; }, 10s);
+  EXPECT_EQ(counter(s, "bad_window_fired"), 1u) << dump(s);
+  EXPECT_EQ(counter(s, "bad_frames.bad_header"), 51u) << dump(s);
+  EXPECT_EQ(counter(s, "bad_frames.garbage"), 0u) << dump(s);
+  EXPECT_TRUE(t.p.ingest->running());
+}
+
 // --- whole pipeline -------------------------------------------------------
 
 struct FullPipeline {
@@ -372,7 +427,7 @@ TEST(HostileContent, DiskWriterKeepsHostileNamesInsideOut) {
   po.pipeline_endpoint = p.asm_pipe;
   bus::Publisher pub(ctx, po);
   p.startWriter("writer-names");
-  ASSERT_TRUE(waitUntil([&] { pub.poll(10ms); return pub.stats().replicas >= 1; }, 10s));
+  ASSERT_TRUE(waitUntil([&] { pub.poll(10ms); return pub.stats().pipeline.replicas >= 1; }, 10s));
   const std::vector<std::string> names = {"../../etc/x", "/etc/passwd", std::string("A\0B.TXT", 7),
                                           std::string(4096, 'N') + ".TXT", "..", "", "ok/../../y.TXT",
                                           "NORMAL.TXT"};

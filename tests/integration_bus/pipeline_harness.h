@@ -107,6 +107,7 @@ struct PipelineConfig {
   std::vector<std::string> writer_args;
   bool writer_state = true;  // give writers a --state-dir (recovery after restart)
   bool classifier = false;   // also run emwin-alert-classifier on the assembler's pipeline
+  bool state_dirs = false;   // give assembler and classifier a --state-dir (as docker-compose does)
   int extra_consumers = 0;   // further pipeline consumers the test attaches to the assembler
   std::string products = std::string(EMWIN_CORPUS_DIR) + "/products";
 };
@@ -121,6 +122,8 @@ class Pipeline {
     asm_pub_ = tcpEndpoint();
     asm_pipe_ = tcpEndpoint();
     stats_intake_ = tcpEndpoint();
+    classifier_pub_ = tcpEndpoint();
+    classifier_pipe_ = tcpEndpoint();
     stats_pub_ = tcpEndpoint();
     http_port_ = freeTcpPort();
   }
@@ -153,13 +156,17 @@ class Pipeline {
     startIngest();
   }
 
+  // Starts (or restarts, same endpoints and state) the classifier.
   void startClassifier() {
-    classifier_pub_ = tcpEndpoint();
+    std::vector<std::string> args = {"--connect", asm_pipe_, "--pub", classifier_pub_, "--pipe", classifier_pipe_,
+                                     "--stats-interval-ms", "300", "--alert-log", dir_ + "/alerts.jsonl"};
+    if (config_.state_dirs) {
+      args.push_back("--state-dir");
+      args.push_back(dir_ + "/state/classifier");
+    }
     classifier_ = std::make_unique<Process>(ProcessSpec{
-        binaryPath("services/sinks/alert_classifier/emwin-alert-classifier"),
-        {"--connect", asm_pipe_, "--pub", classifier_pub_, "--pipe", tcpEndpoint(), "--stats-interval-ms", "300",
-         "--alert-log", dir_ + "/alerts.jsonl"},
-        {}, {}, dir_, "classifier"});
+        binaryPath("services/sinks/alert_classifier/emwin-alert-classifier"), args, {}, {}, dir_,
+        "classifier-" + std::to_string(classifier_starts_++)});
   }
 
   void startStats() {
@@ -193,12 +200,20 @@ class Pipeline {
     }
   }
 
-  // Starts (or restarts) the assembler.
-  void startAssembler() {
+  // Starts (or restarts) the assembler. `wait` = take no segments before every
+  // consumer joined (the documented first start); a restart as docker-compose
+  // does it passes false (default flags, same state dir).
+  void startAssembler(bool wait = true) {
     std::vector<std::string> args = {"--connect", ingest_pipe_, "--pub", asm_pub_, "--pipe", asm_pipe_,
-                                     "--stats-interval-ms", "300", "--wait-consumers",
-                                     std::to_string(config_.writers + (config_.classifier ? 1 : 0) +
-                                                    config_.extra_consumers)};
+                                     "--stats-interval-ms", "300"};
+    if (wait) {
+      args.push_back("--wait-consumers");
+      args.push_back(std::to_string(config_.writers + (config_.classifier ? 1 : 0) + config_.extra_consumers));
+    }
+    if (config_.state_dirs) {
+      args.push_back("--state-dir");
+      args.push_back(dir_ + "/state/assembler");
+    }
     args.insert(args.end(), config_.assembler_args.begin(), config_.assembler_args.end());
     assembler_ = std::make_unique<Process>(ProcessSpec{binaryPath("services/assembler/emwin-assembler"), args, {},
                                                        {}, dir_, "assembler-" + std::to_string(assembler_starts_++)});
@@ -216,14 +231,18 @@ class Pipeline {
     sim_port_ = std::stoi(m[1]);
   }
 
-  void startIngest() {
+  // Starts (or restarts) ingest; `wait` as for startAssembler().
+  void startIngest(bool wait = true) {
     std::vector<std::string> args = {"--server", "127.0.0.1:" + std::to_string(sim_port_), "--email",
                                      "pipeline-test@example.org", "--pub", ingest_pub_, "--pipe", ingest_pipe_,
-                                     "--state-dir", dir_ + "/ingest", "--stats-interval-ms", "300",
-                                     "--wait-consumers", "1"};
+                                     "--state-dir", dir_ + "/ingest", "--stats-interval-ms", "300"};
+    if (wait) {
+      args.push_back("--wait-consumers");
+      args.push_back("1");
+    }
     args.insert(args.end(), config_.ingest_args.begin(), config_.ingest_args.end());
-    ingest_ = std::make_unique<Process>(
-        ProcessSpec{binaryPath("services/ingest/emwin-ingest"), args, {}, {}, dir_, "ingest"});
+    ingest_ = std::make_unique<Process>(ProcessSpec{binaryPath("services/ingest/emwin-ingest"), args, {}, {}, dir_,
+                                                    "ingest-" + std::to_string(ingest_starts_++)});
   }
 
   // Waits for the sim's "done" line (every product sent once, retransmissions included).
@@ -252,6 +271,7 @@ class Pipeline {
   Process& assembler() { return *assembler_; }
   Process& stats() { return *stats_; }
   Process& writer(int i) { return *writers_.at(i); }
+  Process& classifier() { return *classifier_; }
   const std::string& out() const { return out_; }
   const std::string& dir() const { return dir_; }
   const std::string& assemblerTap() const { return asm_pub_; }
@@ -290,13 +310,38 @@ class Pipeline {
 
   PipelineConfig config_;
   std::string dir_, out_;
-  std::string ingest_pub_, ingest_pipe_, asm_pub_, asm_pipe_, stats_intake_, stats_pub_, classifier_pub_;
+  std::string ingest_pub_, ingest_pipe_, asm_pub_, asm_pipe_, stats_intake_, stats_pub_, classifier_pub_,
+      classifier_pipe_;
   int http_port_ = 0;
   int sim_port_ = 0;
   int writer_starts_ = 0;
   int assembler_starts_ = 0;
+  int ingest_starts_ = 0;
+  int classifier_starts_ = 0;
   std::unique_ptr<Process> stats_, assembler_, sim_, ingest_, classifier_;
   std::vector<std::unique_ptr<Process>> writers_;
 };
+
+// Asserts that the disk holds exactly the distinct products the sim sent, each once.
+inline void expectDiskMatchesSim(const Pipeline& p, const SimManifest& sent) {
+  auto files = filesOnDisk(p.out());
+  std::map<std::pair<std::string, std::string>, int> seen;
+  for (const auto& f : files) ++seen[{f.name, f.sha256}];
+  std::set<std::pair<std::string, std::string>> on_disk;
+  for (const auto& [key, n] : seen) {
+    EXPECT_EQ(n, 1) << key.first << " is on disk " << n << " times";
+    on_disk.insert(key);
+  }
+  std::vector<std::string> missing, extra;
+  for (const auto& k : sent.distinct) {
+    if (!on_disk.count(k)) missing.push_back(k.first);
+  }
+  for (const auto& k : on_disk) {
+    if (!sent.distinct.count(k)) extra.push_back(k.first);
+  }
+  EXPECT_TRUE(missing.empty()) << missing.size() << " products missing, first: " << missing.front();
+  EXPECT_TRUE(extra.empty()) << extra.size() << " unexpected files, first: " << extra.front();
+  EXPECT_EQ(files.size(), sent.distinct.size());
+}
 
 }  // namespace emwin::test

@@ -27,28 +27,6 @@ constexpr long kRssLimitKib = 96 * 1024;
 constexpr auto kSlow = 1;
 #endif
 
-// Asserts that the disk holds exactly the distinct products the sim sent, each once.
-void expectDiskMatchesSim(const Pipeline& p, const SimManifest& sent) {
-  auto files = filesOnDisk(p.out());
-  std::map<std::pair<std::string, std::string>, int> seen;
-  for (const auto& f : files) ++seen[{f.name, f.sha256}];
-  std::set<std::pair<std::string, std::string>> on_disk;
-  for (const auto& [key, n] : seen) {
-    EXPECT_EQ(n, 1) << key.first << " is on disk " << n << " times";
-    on_disk.insert(key);
-  }
-  std::vector<std::string> missing, extra;
-  for (const auto& k : sent.distinct) {
-    if (!on_disk.count(k)) missing.push_back(k.first);
-  }
-  for (const auto& k : on_disk) {
-    if (!sent.distinct.count(k)) extra.push_back(k.first);
-  }
-  EXPECT_TRUE(missing.empty()) << missing.size() << " products missing, first: " << missing.front();
-  EXPECT_TRUE(extra.empty()) << extra.size() << " unexpected files, first: " << extra.front();
-  EXPECT_EQ(files.size(), sent.distinct.size());
-}
-
 std::string scrape(int port, const std::string& path) {
   httplib::Client client("127.0.0.1", port);
   client.set_connection_timeout(2);

@@ -72,23 +72,38 @@ TEST(Backoff, GrowsExponentiallyWithJitterAndIsCapped) {
   EXPECT_LE(b.next().count(), 120);
 }
 
-TEST(Options, EmailIsRequiredAndServersAreParsed) {
-  const char* no_email[] = {"emwin-ingest", "--server", "h:1"};
-  try {
-    parseOptions(3, no_email);
-    ADD_FAILURE() << "expected ConfigError";
-  } catch (const ConfigError& e) {
-    EXPECT_EQ(e.exitCode(), 2);
+// Parses an ingest command line as main() does.
+IngestOptions parseIngest(std::vector<const char*> argv) {
+  IngestArgs args;
+  runtime::Cli cli("emwin-ingest", "test");
+  addIngestOptions(cli, args);
+  if (auto code = cli.parse(static_cast<int>(argv.size()), argv.data())) {
+    throw runtime::ConfigError("", "parse failed with code " + std::to_string(*code));
   }
-  const char* ok[] = {"emwin-ingest", "--email", " me@x.org ", "--server", "h.example:2211", "--protocol", "v1"};
-  auto o = parseOptions(7, ok);
+  return finishIngestOptions(std::move(args));
+}
+
+TEST(Options, EmailIsRequiredAndServersAreParsed) {
+  try {
+    parseIngest({"emwin-ingest", "--server", "h:1"});
+    ADD_FAILURE() << "expected ConfigError";
+  } catch (const runtime::ConfigError& e) {
+    EXPECT_EQ(e.option(), "--email");
+  }
+  auto o = parseIngest({"emwin-ingest", "--email", " me@x.org ", "--server", "h.example:2211", "--protocol", "v1"});
   EXPECT_EQ(o.email, "me@x.org");
   ASSERT_EQ(o.servers.size(), 1u);
   EXPECT_EQ(o.servers[0], (qbt::ServerAddress{"h.example", 2211}));
   EXPECT_EQ(o.protocol, qbt::Version::kV1);
-  EXPECT_EQ(o.producer_id, "ingest.0");
-  const char* bad_port[] = {"emwin-ingest", "--email", "me@x.org", "--server", "h:99999"};
-  EXPECT_THROW(parseOptions(5, bad_port), ConfigError);
+  EXPECT_THROW(parseIngest({"emwin-ingest", "--email", "me@x.org", "--server", "h:99999"}), runtime::ConfigError);
+}
+
+TEST(Options, ServersComeFromEmwinServersAsACommaSeparatedList) {
+  ::setenv("EMWIN_SERVERS", "a.example:1000,b.example:2211", 1);
+  auto o = parseIngest({"emwin-ingest", "--email", "me@x.org"});
+  ::unsetenv("EMWIN_SERVERS");
+  ASSERT_EQ(o.servers.size(), 2u);
+  EXPECT_EQ(o.servers[1], (qbt::ServerAddress{"b.example", 2211}));
 }
 
 TEST(Options, DefaultServersAreThePublicList) {

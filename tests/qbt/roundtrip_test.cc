@@ -187,6 +187,131 @@ TEST(QbtRoundTrip, PredeflatedV2PayloadGivesTheSameFrame) {
   }
 }
 
+// Header text (decoded) of a wire frame.
+std::string headerOf(const std::vector<std::uint8_t>& wire) {
+  std::vector<std::uint8_t> h(wire.begin() + 6, wire.begin() + 86);
+  xorInPlace(h);
+  return std::string(h.begin(), h.end());
+}
+
+TEST(QbtHeaderStyle, EachStyleLaysOutTheHeaderAsItsServersDo) {
+  std::vector<std::uint8_t> block(1024, 0);
+  for (int i = 0; i < 248; ++i) block[static_cast<std::size_t>(i)] = 0xFF;
+  block[248] = 126;  // sums to 63366, the spec example
+  FrameSpec spec;
+  spec.filename = "ZFPSFOCA.TXT";
+  spec.block_number = 3;
+  spec.total_blocks = 5;
+  spec.fd_unix_s = 1463678666;  // 5/19/2016 5:24:26 PM
+  const std::string crlf = "\r\n";
+  auto pad = [&](std::string h) {
+    h.resize(78, ' ');
+    return h + crlf;
+  };
+  spec.style = HeaderStyle::kSpec;
+  EXPECT_EQ(headerOf(encodeFrame(spec, block)),
+            pad("/PFZFPSFOCA.TXT/PN3     /PT5     /CS63366  /FD5/19/2016 5:24:26 PM"));
+  spec.style = HeaderStyle::kCompact;
+  EXPECT_EQ(headerOf(encodeFrame(spec, block)), pad("/PFZFPSFOCA.TXT/PN3/PT5/CS63366/FD5/19/2016 5:24:26 PM"));
+  spec.style = HeaderStyle::kNpemwin;
+  EXPECT_EQ(headerOf(encodeFrame(spec, block)),
+            pad("/PFZFPSFOCA.TXT/PN 3    /PT 5    /CS 63366 /FD05/19/2016 05:24:26 PM"));
+  // V2: /DL after /FD (spec: one space; compact: none; npemwin: at offset 69, no suffix).
+  spec.version = Version::kV2;
+  const std::string dl = std::to_string(deflateBlockV2(block).size());
+  spec.style = HeaderStyle::kSpec;
+  auto wire = encodeFrame(spec, block);
+  EXPECT_EQ(headerOf(wire), pad("/PFZFPSFOCA.TXT/PN3     /PT5     /CS63366  /FD5/19/2016 5:24:26 PM /DL" + dl));
+  EXPECT_EQ(wire.size(), 6 + 80 + std::stoul(dl) + 6);
+  spec.style = HeaderStyle::kCompact;
+  wire = encodeFrame(spec, block);
+  EXPECT_EQ(headerOf(wire), pad("/PFZFPSFOCA.TXT/PN3/PT5/CS63366/FD5/19/2016 5:24:26 PM/DL" + dl));
+  EXPECT_EQ(wire.size(), 6 + 80 + std::stoul(dl) + 6);
+  spec.style = HeaderStyle::kNpemwin;
+  const std::string npemwin_dl = std::to_string(deflateBlockV2(block, HeaderStyle::kNpemwin).size());
+  wire = encodeFrame(spec, block);
+  EXPECT_EQ(headerOf(wire),
+            pad("/PFZFPSFOCA.TXT/PN 3    /PT 5    /CS 63366 /FD05/19/2016 05:24:26 PM /DL" + npemwin_dl));
+  EXPECT_EQ(headerOf(wire).find("/DL"), 69u);
+  EXPECT_EQ(wire.size(), 6 + 80 + std::stoul(npemwin_dl));  // no six-NUL suffix
+}
+
+TEST(QbtHeaderStyle, NamesParseBack) {
+  for (const HeaderStyle s : {HeaderStyle::kSpec, HeaderStyle::kCompact, HeaderStyle::kNpemwin}) {
+    HeaderStyle back = HeaderStyle::kSpec;
+    ASSERT_TRUE(parseHeaderStyle(headerStyleName(s), back)) << headerStyleName(s);
+    EXPECT_EQ(back, s);
+  }
+  HeaderStyle unchanged = HeaderStyle::kCompact;
+  EXPECT_FALSE(parseHeaderStyle("Spec", unchanged));
+  EXPECT_FALSE(parseHeaderStyle("", unchanged));
+  EXPECT_EQ(unchanged, HeaderStyle::kCompact);
+}
+
+// npemwin sends V2 only when header + payload is under 60 % of header + block:
+// at most 582 bytes of zlib. A block that deflates to more goes as V1 (with the
+// suffix), though spec-style servers would still send it compressed.
+TEST(QbtHeaderStyle, NpemwinSendsV2OnlyWhenCompressionPays) {
+  std::mt19937 rng(4);
+  std::size_t v1 = 0, v2 = 0;
+  for (std::size_t noise = 0; noise <= 1024; noise += 16) {
+    std::vector<std::uint8_t> block(1024);
+    for (std::size_t i = 0; i < block.size(); ++i) {
+      block[i] = i < noise ? static_cast<std::uint8_t>(rng()) : static_cast<std::uint8_t>('A' + i % 3);
+    }
+    const auto packed = deflateBlockV2(block, HeaderStyle::kNpemwin);
+    FrameSpec spec;
+    spec.filename = "MIX.TXT";
+    spec.version = Version::kV2;
+    spec.style = HeaderStyle::kNpemwin;
+    const auto wire = encodeFrame(spec, block);
+    if (packed.empty()) {
+      ++v1;
+      EXPECT_EQ(wire.size(), 1116u) << noise;
+      EXPECT_EQ(headerOf(wire).find("/DL"), std::string::npos) << noise;
+    } else {
+      ++v2;
+      EXPECT_LE(packed.size(), 582u) << noise;
+      EXPECT_EQ(wire.size(), 86u + packed.size()) << noise;
+    }
+    Recorder rec;
+    Decoder d(rec);
+    d.feed(wire);
+    d.finish();
+    ASSERT_EQ(rec.segments.size(), 1u) << noise;
+    EXPECT_TRUE(rec.bad.empty()) << noise;
+    EXPECT_EQ(rec.segments[0].version, packed.empty() ? Version::kV1 : Version::kV2) << noise;
+    EXPECT_TRUE(std::equal(block.begin(), block.end(), rec.segments[0].data.begin())) << noise;
+  }
+  EXPECT_GT(v1, 10u);
+  EXPECT_GT(v2, 10u);
+}
+
+// Every style, V1 and V2, mixed on one stream and fed in small chunks: every
+// block decodes and nothing is reported bad.
+TEST(QbtHeaderStyle, EveryStyleRoundTripsOnOneStream) {
+  std::mt19937 rng(13);
+  std::vector<TestFile> files;
+  std::vector<std::uint8_t> wire;
+  std::size_t index = 0;
+  for (const HeaderStyle style : {HeaderStyle::kSpec, HeaderStyle::kCompact, HeaderStyle::kNpemwin}) {
+    for (const Version v : {Version::kV1, Version::kV2}) {
+      for (int k = 0; k < 4; ++k) {
+        TestFile f{randomName(rng, index++), randomContent(rng), 1500000000 + static_cast<std::int64_t>(rng() % 100000000)};
+        encodeFile(f.name, f.content, f.fd, v, wire, true, style);
+        files.push_back(std::move(f));
+      }
+    }
+  }
+  for (const std::size_t chunk : {1u, 333u, 0u}) {
+    Recorder rec;
+    Decoder d(rec);
+    testing::feedChunked(d, wire, chunk);
+    EXPECT_TRUE(rec.bad.empty()) << chunk;
+    checkDecoded(files, rec);
+  }
+}
+
 TEST(QbtServerList, ParsesAndSkipsMalformedEntries) {
   const ServerList l = parseServerList(
       "/ServerList/a.example.com:2211|bad|:80|host:0|host:70000|b.net:1000|h o:1|[::1]:2211|"

@@ -113,7 +113,12 @@ TEST(QbtSpecTest, FdFormatParseRoundTrip) {
     std::int64_t back = -1;
     ASSERT_TRUE(parseFd(formatFd(t), back)) << formatFd(t);
     EXPECT_EQ(back, t);
+    back = -1;
+    ASSERT_TRUE(parseFd(formatFd(t, true), back)) << formatFd(t, true);
+    EXPECT_EQ(back, t);
   }
+  EXPECT_EQ(formatFd(1796170280, true), "12/02/2026 12:11:20 AM");  // npemwin's form
+  EXPECT_EQ(formatFd(1463678666, true), "05/19/2016 05:24:26 PM");
 }
 
 TEST(QbtSpecTest, LogonBytes) {
@@ -196,6 +201,8 @@ INSTANTIATE_TEST_SUITE_P(
         MalformedCase{"NameWithControl", "/PFA\x01.TXT/PN1/PT1/CS0" + kFd, BadReason::kBadHeader},
         MalformedCase{"FieldsOutOfOrder", "/PFA.TXT/PT1/PN1/CS0" + kFd, BadReason::kBadHeader},
         MalformedCase{"PnNotNumber", "/PFA.TXT/PNx/PT1/CS0" + kFd, BadReason::kBadHeader},
+        MalformedCase{"PnSpacesButNoValue", "/PFA.TXT/PN   /PT1/CS0" + kFd, BadReason::kBadHeader},
+        MalformedCase{"PnTwoNumbers", "/PFA.TXT/PN1 2/PT1/CS0" + kFd, BadReason::kBadHeader},
         MalformedCase{"PtMissing", "/PFA.TXT/PN1 /CS0" + kFd, BadReason::kBadHeader},
         MalformedCase{"CsMissing", "/PFA.TXT/PN1/PT1" + kFd, BadReason::kBadHeader},
         MalformedCase{"CsTooBig", "/PFA.TXT/PN1/PT1/CS5000000000" + kFd, BadReason::kBadHeader},

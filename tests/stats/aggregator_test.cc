@@ -80,3 +80,87 @@ TEST(StatsAggregator, HostileNamesAreEscaped) {
   EXPECT_NE(text.find("service=\"bad\\\"svc\\n\",instance=\"x\\\\y\""), std::string::npos) << text;
   EXPECT_NE(text.find("emwin_we_ird_name__total"), std::string::npos) << text;
 }
+
+// Issue 13: ingest's "bad_frames_total" became emwin_bad_frames_total_total.
+// A name already ending in _total keeps it; when it is the sum of the family's
+// kinds it is left out, so sum(emwin_bad_frames_total) counts every frame once.
+TEST(StatsAggregator, NoDoubleTotalSuffixAndNoSumSeriesInsideAKindedFamily) {
+  StatsAggregator agg(10s);
+  auto t0 = StatsAggregator::Clock::time_point{} + 100s;
+  ServiceStats s = make("ingest", "0", 7, 451, 2);
+  (*s.mutable_counters())["bad_frames.garbage"] = 3;
+  (*s.mutable_counters())["bad_frames_total"] = 5;      // the sum of the kinds
+  (*s.mutable_counters())["reconnects_total"] = 4;      // no kinds: kept, one suffix
+  agg.update(s, t0);
+  agg.setOwnCounter("polls_total", 9);
+  std::string text = agg.prometheus(t0 + 1s);
+  EXPECT_EQ(text.find("_total_total"), std::string::npos) << text;
+  EXPECT_EQ(text.find("emwin_bad_frames_total{service=\"ingest\",instance=\"0\"} "), std::string::npos) << text;
+  EXPECT_NE(text.find("emwin_bad_frames_total{service=\"ingest\",instance=\"0\",kind=\"checksum\"} 2\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("emwin_bad_frames_total{service=\"ingest\",instance=\"0\",kind=\"garbage\"} 3\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("# TYPE emwin_reconnects_total counter\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("emwin_reconnects_total{service=\"ingest\",instance=\"0\"} 4\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("emwin_stats_polls_total 9\n"), std::string::npos) << text;
+  // Still in the summary (and its rate) for bus subscribers.
+  EXPECT_EQ(agg.summary(t0 + 1s).services(0).counters().at("bad_frames_total"), 5u);
+}
+
+// Issue 13: after a replica left cleanly (SIGTERM: its last ServiceStats says
+// STOPPING) /healthz stayed 503 forever. A clean leave deregisters it; a
+// replica that just goes quiet (a crash) still turns the health bad.
+TEST(StatsAggregator, CleanLeaveDeregistersACrashStaysStale) {
+  StatsAggregator agg(5s);
+  auto t0 = StatsAggregator::Clock::time_point{} + 100s;
+  agg.update(make("ingest", "0", 1, 1, 0), t0);
+  agg.update(make("disk-writer", "w1", 1, 1, 0), t0);
+  agg.update(make("disk-writer", "w2", 1, 1, 0), t0);
+  EXPECT_TRUE(agg.healthy(t0));
+  ServiceStats last = make("disk-writer", "w2", 1, 2, 0);
+  last.set_state(emwin::bus::v1::SERVICE_STATE_STOPPING);
+  agg.update(last, t0 + 1s);
+  EXPECT_EQ(agg.instanceCount(), 2u);
+  for (auto t = t0 + 2s; t < t0 + 60s; t += 2s) {  // the others keep reporting
+    agg.update(make("ingest", "0", 1, 1, 0), t);
+    agg.update(make("disk-writer", "w1", 1, 1, 0), t);
+  }
+  EXPECT_TRUE(agg.healthy(t0 + 60s));
+  auto h = agg.health(t0 + 60s);
+  EXPECT_EQ(h.text, "ok services=2");
+  auto summary = agg.summary(t0 + 60s);
+  EXPECT_EQ(summary.stale_size(), 0);
+  EXPECT_EQ(summary.services_size(), 2);
+  EXPECT_EQ(agg.prometheus(t0 + 60s).find("instance=\"w2\""), std::string::npos);
+  // w1 dies without a word: stale, and the health says so.
+  for (auto t = t0 + 60s; t < t0 + 70s; t += 2s) agg.update(make("ingest", "0", 1, 1, 0), t);
+  h = agg.health(t0 + 70s);
+  EXPECT_FALSE(h.ok);
+  EXPECT_EQ(h.text, "degraded services=2 stale=disk-writer.w1");
+  // The same replica name coming back registers again.
+  agg.update(make("disk-writer", "w2", 2, 0, 0), t0 + 70s);
+  EXPECT_EQ(agg.instanceCount(), 3u);
+}
+
+// Issue 13: during a full disk /healthz said 200 while the writers reported
+// DEGRADED. A DEGRADED instance makes the health bad (503, see docs/deploy.md),
+// and the text names it; it recovers when the instance reports RUNNING again.
+TEST(StatsAggregator, DegradedServiceMakesHealthBad) {
+  StatsAggregator agg(10s);
+  auto t0 = StatsAggregator::Clock::time_point{} + 100s;
+  agg.update(make("assembler", "a", 1, 1, 0), t0);
+  ServiceStats w = make("disk-writer", "w1", 1, 1, 0);
+  w.set_state(emwin::bus::v1::SERVICE_STATE_DEGRADED);
+  agg.update(w, t0);
+  EXPECT_FALSE(agg.healthy(t0 + 1s));
+  auto h = agg.health(t0 + 1s);
+  EXPECT_FALSE(h.ok);
+  EXPECT_EQ(h.text, "degraded services=2 degraded=disk-writer.w1");
+  w.set_state(emwin::bus::v1::SERVICE_STATE_RUNNING);
+  agg.update(w, t0 + 2s);
+  EXPECT_TRUE(agg.healthy(t0 + 3s));
+  EXPECT_EQ(agg.health(t0 + 3s).text, "ok services=2");
+  EXPECT_EQ(StatsAggregator(10s).health(t0).text, "degraded services=0 (no service reports)");
+}

@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   std::string rate = "max";
   bool once = false;
   std::string log_level = "info";
+  std::string header_style = "spec";
   CLI::App app{"emwin-sim: a ByteBlaster (QBT) server streaming real products"};
   app.add_option("--listen", o.listen, "host:port to listen on (port 0 = any)")->envname("EMWIN_SIM_LISTEN")->capture_default_str();
   app.add_option("--products", o.products_dir, "directory of products (recursive)")->envname("EMWIN_SIM_PRODUCTS")->capture_default_str();
@@ -22,6 +23,10 @@ int main(int argc, char** argv) {
   app.add_flag("--vary-rounds", o.vary_rounds,
                "with --loop/--count: later rounds append a marker line so every transmission is a distinct product");
   app.add_option("--sndbuf", o.sndbuf, "SO_SNDBUF of each client socket in bytes (0 = kernel default)");
+  app.add_option("--header-style", header_style,
+                 "spec | compact | npemwin: header layout, V2 suffix and when V2 is used (see docs/simulator.md)")
+      ->envname("EMWIN_SIM_HEADER_STYLE")
+      ->capture_default_str();
   app.add_option("--count", o.count, "stop after this many products (0 = each once)");
   app.add_flag("--once", once, "send each product once, then idle with FILLFILE (default)");
   app.add_option("--seed", o.seed, "seed for ordering and garbage")->capture_default_str();
@@ -49,6 +54,10 @@ int main(int argc, char** argv) {
   (void)once;
   if (!emwin::runtime::setLogLevel(log_level)) {
     std::fprintf(stderr, "emwin-sim: unknown --log-level %s\n", log_level.c_str());
+    return 2;
+  }
+  if (!emwin::qbt::parseHeaderStyle(header_style, o.header_style)) {
+    std::fprintf(stderr, "emwin-sim: bad --header-style '%s' (spec, compact or npemwin)\n", header_style.c_str());
     return 2;
   }
   if (!emwin::sim::parseRate(rate, o.rate)) {

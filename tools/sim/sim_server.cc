@@ -290,7 +290,7 @@ class Session : public std::enable_shared_from_this<Session> {
       std::vector<std::uint8_t> frame;
       qbt::encodeFile("FILLFILE.TXT",
                       std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(kFill.data()), kFill.size()),
-                      static_cast<std::int64_t>(std::time(nullptr)), version_, frame);
+                      static_cast<std::int64_t>(std::time(nullptr)), version_, frame, true, opt_.header_style);
       ++server_.stats().fill_frames;
       countFrame();
       queue(frame, false);
@@ -314,6 +314,7 @@ class Session : public std::enable_shared_from_this<Session> {
     spec.total_blocks = tx.blocks;
     spec.fd_unix_s = tx.fd;
     spec.version = version_;
+    spec.style = opt_.header_style;
     ++data_frames_;
     const std::uint64_t n = data_frames_;
     bool bad = false;
@@ -578,7 +579,7 @@ const std::vector<std::uint8_t>& SimServer::deflatedBlock(std::size_t product, s
   auto& slot = blocks[block - 1];
   if (!slot) {
     const std::size_t len = off < content.size() ? std::min(qbt::kBlockSize, content.size() - off) : 0;
-    slot = qbt::deflateBlockV2(std::span<const std::uint8_t>(content.data() + off, len));
+    slot = qbt::deflateBlockV2(std::span<const std::uint8_t>(content.data() + off, len), options_.header_style);
   }
   return *slot;
 }
@@ -620,7 +621,8 @@ void SimServer::start() {
     list.satellite = parseAddressList(options_.sat_servers, '+');
     server_list_frame_ = qbt::encodeServerList(list);
   }
-  emit("listening " + host + ":" + std::to_string(bound_.port()) + " products=" + std::to_string(products_.size()));
+  emit("listening " + host + ":" + std::to_string(bound_.port()) + " products=" + std::to_string(products_.size()) +
+       " header_style=" + std::string(qbt::headerStyleName(options_.header_style)));
   accept();
   scheduleStats();
 }

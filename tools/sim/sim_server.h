@@ -21,6 +21,7 @@
 #include <asio.hpp>
 
 #include "products.h"
+#include "qbt/encoder.h"
 #include "qbt/types.h"
 
 namespace emwin::sim {
@@ -42,6 +43,7 @@ struct SimOptions {
   bool loop = false;                               // repeat the products forever (new /FD per round)
   bool vary_rounds = false;                        // rounds after the first send distinct content (marker line)
   int sndbuf = 0;                                  // SO_SNDBUF per client socket (0 = kernel default)
+  qbt::HeaderStyle header_style = qbt::HeaderStyle::kSpec;  // header layout, V2 suffix and V2 choice
   std::uint64_t count = 0;                         // stop after this many products (0 = each once)
   std::uint64_t seed = 1;                          // ordering and garbage bytes
   int logon_wait_ms = 3000;                        // no logon by then -> V1
@@ -104,7 +106,8 @@ class SimServer {
   const std::vector<std::uint8_t>& serverListFrame() const noexcept { return server_list_frame_; }
 
   // V2 (deflated) form of block `block` (1-based) of a product's original
-  // content, compressed once and then reused by every session and round.
+  // content under the header style, compressed once and then reused by every
+  // session and round (empty: the style sends that block as V1).
   const std::vector<std::uint8_t>& deflatedBlock(std::size_t product, std::uint32_t block);
 
   // Prints one line on stdout and flushes (used by sessions).

@@ -2,21 +2,37 @@
 
 #include <cstring>
 #include <deque>
+#include <functional>
 #include <list>
 #include <map>
 #include <string>
+#include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "assembly/archive.h"
 #include "assembly/content.h"
-#include "assembly/detail/sha256_stream.h"
 #include "runtime/log.h"
+#include "runtime/names.h"
 #include "runtime/sha256.h"
 
 namespace emwin::assembly {
 
 std::string_view originName(Origin o) noexcept {
   return o == Origin::kArchiveEntry ? "archive_entry" : "blocks";
+}
+
+std::string_view addOutcomeName(AddOutcome o) noexcept {
+  switch (o) {
+    case AddOutcome::kStored: return "stored";
+    case AddOutcome::kCompleted: return "completed";
+    case AddOutcome::kSuppressed: return "suppressed";
+    case AddOutcome::kDuplicateBlock: return "duplicate_block";
+    case AddOutcome::kFill: return "fill";
+    case AddOutcome::kRejected: return "rejected";
+    case AddOutcome::kEvicted: return "evicted";
+  }
+  return "unknown";
 }
 
 std::string_view evictionReasonName(EvictionReason r) noexcept {
@@ -102,20 +118,25 @@ struct Partial {
   std::string source;
   std::size_t bytes = 0;
   std::list<PartialMap::iterator>::iterator lru;  // position in the LRU list
+  // Every block held so far repeats the same block of a file of this key that
+  // was delivered within the dedupe window: each was counted as a duplicate when
+  // it came. Kept (not dropped) in case a block that differs follows, i.e. a new
+  // product sharing name, stamp and block count; given up silently otherwise.
+  bool echo = false;
 };
 
-std::string_view extensionOf(std::string_view name) noexcept {
-  const auto dot = name.rfind('.');
-  return dot == std::string_view::npos ? std::string_view{} : name.substr(dot + 1);
+// 64-bit hash of one block (to recognise it again; not a security boundary:
+// a collision could at worst make a differing block count as a duplicate
+// while it is still stored).
+std::uint64_t blockHash(const std::uint8_t* p) noexcept {
+  return std::hash<std::string_view>{}(std::string_view(reinterpret_cast<const char*>(p), qbt::kBlockSize));
 }
 
-std::string upper(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-  }
-  return out;
-}
+// A multi-block file delivered recently: when, and a hash of each of its blocks.
+struct CompletedKey {
+  TimePoint at{};
+  std::vector<std::uint64_t> block_hashes;  // [block_number - 1]
+};
 
 }  // namespace
 
@@ -133,19 +154,30 @@ struct Assembler::Impl {
   // Recently delivered (name '\n' sha256) -> delivery time, plus FIFO for expiry.
   std::unordered_map<std::string, TimePoint> recent;
   std::deque<std::pair<TimePoint, std::string>> recent_order;
+  // Multi-block files completed within the dedupe window, by key, plus FIFO for
+  // expiry (entries whose time no longer matches were replaced) and the number of
+  // block hashes held (capped by kMaxRememberedBlocks).
+  std::unordered_map<Key, CompletedKey, KeyHash, KeyEq> completed;
+  std::deque<std::pair<TimePoint, Key>> completed_order;
+  std::size_t completed_blocks = 0;
 
-  void reject(RejectReason r, const qbt::Segment& s) {
+  AddResult reject(RejectReason r, const qbt::Segment& s) {
     ++stats.rejected_segments[static_cast<std::size_t>(r)];
     log->debug("segment rejected ({}): {} {}/{}", rejectReasonName(r), s.filename, s.block_number, s.total_blocks);
+    return {AddOutcome::kRejected, r};
   }
 
-  void add(const qbt::Segment& s, std::string_view source) {
+  static AddResult finished(bool delivered) {
+    return {delivered ? AddOutcome::kCompleted : AddOutcome::kSuppressed, {}};
+  }
+
+  AddResult add(const qbt::Segment& s, std::string_view source) {
     ++stats.segments_in;
     const TimePoint now = options.clock();
     expireAt(now);
     if (s.is_fill) {
       ++stats.fill_dropped;
-      return;
+      return {AddOutcome::kFill, {}};
     }
     if (s.total_blocks < 1 || s.block_number < 1 || s.block_number > s.total_blocks) {
       return reject(RejectReason::kBlockRange, s);
@@ -157,13 +189,13 @@ struct Assembler::Impl {
 
     if (s.total_blocks == 1) {  // single-block file: no partial state at all
       std::string data(reinterpret_cast<const char*>(s.data.data()), s.data.size());
-      complete(s.filename, s.fd_unix_s, 1, std::move(data), now, now, source);
-      return;
+      return finished(complete(s.filename, s.fd_unix_s, 1, std::move(data), now, now, source));
     }
 
     const KeyView key{s.filename, s.fd_unix_s, s.total_blocks};
     auto it = partials.find(key);
-    if (it == partials.end()) {
+    const bool created = it == partials.end();
+    if (created) {
       it = partials.try_emplace(Key{s.filename, s.fd_unix_s, s.total_blocks}).first;
       Partial& p = it->second;
       p.first = now;
@@ -178,29 +210,79 @@ struct Assembler::Impl {
     (void)block_it;
     if (!inserted) {
       ++stats.duplicate_blocks;
-      return;
+      return {AddOutcome::kDuplicateBlock, {}};
     }
     p.last = now;
     p.bytes += kBlockCost;
     stats.partial_bytes += kBlockCost;
     lru.splice(lru.end(), lru, p.lru);
+    // A block of a file delivered moments ago, arriving again (a late duplicate,
+    // or the start of a retransmission under the same stamp) is a duplicate.
+    if (created || p.echo) p.echo = repeatsCompleted(key, s, now);
+    if (p.echo) ++stats.duplicate_blocks;
 
     if (p.blocks.size() == s.total_blocks) {
       std::string data;
       data.resize(static_cast<std::size_t>(s.total_blocks) * qbt::kBlockSize);
       char* out = data.data();
+      std::vector<std::uint64_t> hashes;
+      hashes.reserve(s.total_blocks);
       for (const auto& [number, block] : p.blocks) {
+        hashes.push_back(blockHash(block.bytes.data()));
         std::memcpy(out, block.bytes.data(), block.bytes.size());
         out += block.bytes.size();
       }
       const TimePoint first = p.first;
       const std::string src = std::move(p.source);
       forget(it);
-      complete(s.filename, s.fd_unix_s, s.total_blocks, std::move(data), first, now, src);
-      return;
+      rememberCompleted(s.filename, s.fd_unix_s, s.total_blocks, std::move(hashes), now);
+      return finished(complete(s.filename, s.fd_unix_s, s.total_blocks, std::move(data), first, now, src));
     }
+    // An echo block was counted as a duplicate: its file was delivered, so the
+    // caller is done with it (it is kept only in case a differing block follows).
+    const AddOutcome kept = p.echo ? AddOutcome::kDuplicateBlock : AddOutcome::kStored;
+    bool own_evicted = false;
     while (stats.partial_bytes > options.max_partial_bytes && !lru.empty()) {
+      own_evicted = own_evicted || lru.front() == it;
       evict(lru.front(), EvictionReason::kMemory);
+    }
+    return {own_evicted ? AddOutcome::kEvicted : kept, {}};
+  }
+
+  // Does block `s` repeat the same block of a file of `key` delivered within the window?
+  bool repeatsCompleted(const KeyView& key, const qbt::Segment& s, TimePoint now) const {
+    if (completed.empty()) return false;
+    const auto found = completed.find(key);
+    if (found == completed.end() || now - found->second.at > options.dedupe_window) return false;
+    const auto& hashes = found->second.block_hashes;
+    return s.block_number <= hashes.size() && hashes[s.block_number - 1] == blockHash(s.data.data());
+  }
+
+  // Remembers a completed multi-block file for the dedupe window (bounded by
+  // dedupe_max_entries files and kMaxRememberedBlocks block hashes, oldest first).
+  void rememberCompleted(const std::string& name, std::int64_t fd, std::uint32_t total,
+                         std::vector<std::uint64_t>&& hashes, TimePoint now) {
+    if (options.dedupe_max_entries == 0 || hashes.size() > kMaxRememberedBlocks) return;
+    const auto dropFront = [this] {
+      const auto& [at, key] = completed_order.front();
+      const auto found = completed.find(KeyView(key));
+      if (found != completed.end() && found->second.at == at) {
+        completed_blocks -= found->second.block_hashes.size();
+        completed.erase(found);
+      }
+      completed_order.pop_front();
+    };
+    while (!completed_order.empty() && now - completed_order.front().first > options.dedupe_window) dropFront();
+    Key key{name, fd, total};
+    auto& entry = completed[key];
+    completed_blocks -= entry.block_hashes.size();
+    completed_blocks += hashes.size();
+    entry.at = now;
+    entry.block_hashes = std::move(hashes);
+    completed_order.emplace_back(now, std::move(key));
+    while (!completed_order.empty() &&
+           (completed.size() > options.dedupe_max_entries || completed_blocks > kMaxRememberedBlocks)) {
+      dropFront();
     }
   }
 
@@ -213,6 +295,14 @@ struct Assembler::Impl {
 
   void evict(PartialMap::iterator it, EvictionReason reason) {
     const Partial& p = it->second;
+    if (p.echo) {
+      // Only repeats of a file already delivered, each counted as a duplicate when
+      // it came: nothing was lost, so this is no eviction.
+      log->debug("dropping {} late duplicate block(s) of delivered file {} fd={}", p.blocks.size(), it->first.name,
+                 it->first.fd);
+      forget(it);
+      return;
+    }
     Eviction e;
     e.name = it->first.name;
     e.fd_unix_s = it->first.fd;
@@ -276,17 +366,18 @@ struct Assembler::Impl {
     return true;
   }
 
-  void complete(const std::string& name, std::int64_t fd, std::uint32_t total, std::string&& raw, TimePoint first,
+  // Delivers a completed transmission; false when it was a suppressed retransmission.
+  bool complete(const std::string& name, std::int64_t fd, std::uint32_t total, std::string&& raw, TimePoint first,
                 TimePoint last, std::string_view source) {
     const auto* bytes = reinterpret_cast<const std::uint8_t*>(raw.data());
     const std::span<const std::uint8_t> raw_span(bytes, raw.size());
-    const Format format = detectFormat(upper(extensionOf(name)), raw_span.first(std::min<std::size_t>(16, raw.size())));
+    const Format format = detectFormat(runtime::extensionToken(name), raw_span.first(std::min<std::size_t>(16, raw.size())));
     const std::size_t end = deliveredLength(format, raw_span);
 
     // Hash the delivered prefix once, fork, and finish the raw digest over the tail.
-    detail::Sha256Stream delivered_sha;
+    runtime::Sha256 delivered_sha;
     delivered_sha.update(raw_span.first(end));
-    detail::Sha256Stream raw_sha = delivered_sha.fork();
+    runtime::Sha256 raw_sha = delivered_sha.fork();
     raw_sha.update(raw_span.subspan(end));
 
     CompletedFile file;
@@ -302,14 +393,11 @@ struct Assembler::Impl {
     file.source.assign(source);
     file.origin = Origin::kBlocks;
 
-    if (format != Format::kZip || !options.unpack_archives) {
-      deliver(std::move(file), last);
-      return;
-    }
+    if (format != Format::kZip || !options.unpack_archives) return deliver(std::move(file), last);
     // Archive: unpack first (to know it opened), deliver it, then its entries.
     if (seenRecently(file.name, file.sha256, last)) {
       ++stats.retransmissions_suppressed;
-      return;
+      return false;
     }
     const auto* zip_bytes = reinterpret_cast<const std::uint8_t*>(file.data.data());
     UnpackResult unpacked = unpackArchive({zip_bytes, file.data.size()}, options.archive);
@@ -337,6 +425,7 @@ struct Assembler::Impl {
       out.archive.entry_name = out.name;
       if (deliver(std::move(out), last)) ++stats.archive_entries;
     }
+    return true;
   }
 };
 
@@ -344,7 +433,7 @@ Assembler::Assembler(Options options, AssemblerCallbacks& callbacks)
     : impl_(std::make_unique<Impl>(std::move(options), callbacks)) {}
 Assembler::~Assembler() = default;
 
-void Assembler::add(const qbt::Segment& segment, std::string_view source) { impl_->add(segment, source); }
+AddResult Assembler::add(const qbt::Segment& segment, std::string_view source) { return impl_->add(segment, source); }
 
 void Assembler::expire() { impl_->expireAt(impl_->options.clock()); }
 

@@ -7,6 +7,13 @@
 // partial files after an idle timeout or under a memory cap -- every eviction
 // is reported through the callbacks, never silent.
 //
+// Duplicates: a block already held by its partial file, and a block equal to
+// the same block of a multi-block file of the same key delivered within the
+// dedupe window (a late duplicate, or a retransmission under the same stamp),
+// count as duplicate_blocks when they arrive. Late duplicates are still held,
+// in case a differing block shows a new product sharing the key; if none comes,
+// they are dropped without an eviction (the file was delivered).
+//
 // Pure logic: no sockets, no threads, no sleeping; time comes from the
 // injected Options::clock. Untrusted input never throws: it is counted in
 // Stats with a reason and logged.
@@ -35,6 +42,28 @@ class AssemblerCallbacks {
   virtual void onEviction(const Eviction& eviction) = 0;
 };
 
+// What add() did with a segment: the caller acknowledges upstream by it (a
+// stored block is held until its file completes or is given up; anything
+// else is done with at once).
+enum class AddOutcome : std::uint8_t {
+  kStored,          // held in its partial file; more blocks to come
+  kCompleted,       // completed its file: the file (and archive entries) went to onFile()
+  kSuppressed,      // completed a retransmission delivered within the window: nothing delivered
+  kDuplicateBlock,  // its partial file already held this block
+  kFill,            // a FILLFILE keep-alive block, dropped
+  kRejected,        // refused before assembly (see `reject`)
+  kEvicted,         // stored, then its own partial file was given up under the memory cap (onEviction ran)
+};
+
+// Stable name of an outcome ("stored", "completed", ...).
+std::string_view addOutcomeName(AddOutcome o) noexcept;
+
+// Result of Assembler::add().
+struct AddResult {
+  AddOutcome outcome = AddOutcome::kStored;
+  RejectReason reject = RejectReason::kBlockRange;  // meaningful for kRejected
+};
+
 // Snapshot of one open partial file.
 struct PartialInfo {
   std::string name;
@@ -50,6 +79,9 @@ class Assembler {
   static constexpr std::size_t kBlockCost = 1024 + 64;
   // Accounted fixed cost of one open partial file (plus its name and source).
   static constexpr std::size_t kFileCost = 256;
+  // At most this many block hashes (8 bytes each) of files completed within the
+  // dedupe window are kept to recognise late duplicate blocks (oldest forgotten first).
+  static constexpr std::size_t kMaxRememberedBlocks = 1u << 20;
 
   Assembler(Options options, AssemblerCallbacks& callbacks);
   ~Assembler();
@@ -57,8 +89,9 @@ class Assembler {
   Assembler& operator=(const Assembler&) = delete;
 
   // Offers one segment received from `source` ("host:port", "replay:FILE").
-  // Completed files and evictions are reported before this returns.
-  void add(const qbt::Segment& segment, std::string_view source = {});
+  // Completed files and evictions are reported before this returns; the
+  // result says what became of this segment.
+  AddResult add(const qbt::Segment& segment, std::string_view source = {});
   // Evicts partial files idle for longer than the timeout (add() does this too;
   // call it on a timer when no segments arrive).
   void expire();

@@ -135,7 +135,7 @@ struct Options {
 // Counters and gauges of one assembler (cumulative unless marked gauge).
 struct Stats {
   std::uint64_t segments_in = 0;        // every segment offered, fill included
-  std::uint64_t duplicate_blocks = 0;   // block already held by its partial file
+  std::uint64_t duplicate_blocks = 0;   // block already held, or repeating a file delivered within the window
   std::uint64_t fill_dropped = 0;       // FILLFILE blocks dropped
   std::uint64_t files_completed = 0;    // files delivered (blocks and archive entries)
   std::uint64_t retransmissions_suppressed = 0;  // same name + same sha256 within the window

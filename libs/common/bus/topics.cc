@@ -1,25 +1,29 @@
 #include "bus/topics.h"
 
+#include "runtime/names.h"
+
 #include <string>
 
-namespace emwin::bus::topics {
+namespace emwin::bus {
 
-std::string extensionToken(std::string_view filename) {
-  const auto dot = filename.rfind('.');
-  if (dot == std::string_view::npos || dot + 1 >= filename.size()) return "NONE";
-  std::string token;
-  token.reserve(filename.size() - dot - 1);
-  for (char c : filename.substr(dot + 1)) {
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-    const bool ok = (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-    token.push_back(ok ? c : '_');
-  }
-  return token;
+std::string_view topicFamily(std::string_view topic) noexcept {
+  const auto dot = topic.find('.');
+  return dot == std::string_view::npos ? topic : topic.substr(0, dot + 1);
 }
+
+bool topicMatches(std::string_view topic, const std::vector<std::string>& prefixes) noexcept {
+  if (prefixes.empty()) return true;
+  for (const auto& prefix : prefixes) {
+    if (topic.substr(0, prefix.size()) == prefix) return true;
+  }
+  return false;
+}
+
+namespace topics {
 
 std::string segment(std::string_view filename) {
   std::string topic = "seg.";
-  topic += extensionToken(filename);
+  topic += runtime::extensionToken(filename);
   topic += '.';
   topic += filename;
   return topic;
@@ -27,7 +31,7 @@ std::string segment(std::string_view filename) {
 
 std::string file(std::string_view filename) {
   std::string topic = "file.";
-  topic += extensionToken(filename);
+  topic += runtime::extensionToken(filename);
   topic += '.';
   topic += filename;
   return topic;
@@ -57,4 +61,5 @@ std::string serverList(std::string_view instance) {
   return topic;
 }
 
-}  // namespace emwin::bus::topics
+}  // namespace topics
+}  // namespace emwin::bus

@@ -1,13 +1,23 @@
 #pragma once
-// Topic names of the emwin-bus, built in one place. Topics are dotted ASCII
-// and prefix-filterable; see README "Bus topics". Thread-safe (pure).
+// Topic names of the emwin-bus, built and matched in one place. Topics are
+// dotted ASCII and prefix-filterable; see README "Bus topics". Thread-safe (pure).
 
 #include <string>
 #include <string_view>
+#include <vector>
 
-namespace emwin::bus::topics {
+namespace emwin::bus {
 
-// "seg.<EXT>.<FILENAME>", e.g. "seg.TXT.ZFPSFOCA.TXT". EXT upper-case, "NONE" if absent.
+// The family of a topic: the text up to and including its first '.'
+// ("seg.TXT.A.TXT" -> "seg."), or the whole topic if it has no '.'.
+std::string_view topicFamily(std::string_view topic) noexcept;
+
+// True if `topic` starts with one of `prefixes` (or prefixes is empty).
+bool topicMatches(std::string_view topic, const std::vector<std::string>& prefixes) noexcept;
+
+namespace topics {
+
+// "seg.<EXT>.<FILENAME>", e.g. "seg.TXT.ZFPSFOCA.TXT"; EXT is runtime::extensionToken() ("NONE" if absent).
 std::string segment(std::string_view filename);
 // "file.<EXT>.<FILENAME>".
 std::string file(std::string_view filename);
@@ -19,8 +29,5 @@ std::string stats(std::string_view service, std::string_view instance);
 std::string serverList(std::string_view instance);
 inline constexpr std::string_view kStatsSummary = "stats.summary";
 
-// Upper-case extension of a filename without the dot, "NONE" if absent;
-// characters outside [A-Z0-9] are replaced by '_' so a topic stays one token.
-std::string extensionToken(std::string_view filename);
-
-}  // namespace emwin::bus::topics
+}  // namespace topics
+}  // namespace emwin::bus

@@ -12,9 +12,16 @@
 // Elsewhere ("hunting") a frame start needs a sync of >= 6 NULs before it. Bytes
 // that are neither frames nor the NULs around them form a garbage run, reported
 // when it ends, and in pieces of kGarbageReportBytes while it lasts (a server
-// that sends only junk is counted as it streams, not at a sync that never comes). A rejected frame is reported and decoding resumes right after
-// its 80-byte header while hunting, so a frame that starts inside a bad body is
-// not lost; the bad body is then part of the following garbage run.
+// that sends only junk is counted as it streams, not at a sync that never comes).
+// A rejected frame is reported once, with its reason, and decoding resumes right
+// after its 80-byte header while hunting, so a frame that starts inside a bad body
+// is not lost. The bad body itself (the bytes up to the next frame start, at most
+// one body plus its suffix, kBlockSize + 6 bytes) is part of that one report and
+// not reported again as garbage; junk beyond it is a garbage run of its own.
+//
+// Header fields are found by their markers in the fixed order PF, PN, PT, CS, FD,
+// optional DL, with any spaces between fields and between a marker and its value
+// (npemwin writes "/PN 1    /PT 2    /CS 72732 /FD12/02/2026 ...").
 #include "qbt/decoder.h"
 
 #include <algorithm>
@@ -97,11 +104,18 @@ bool number(const char* h, std::size_t& pos, std::uint64_t& v, bool saturate = f
   return n > 0;
 }
 
+// Spaces after a marker, then its decimal value (see number()).
+bool spacedNumber(const char* h, std::size_t& pos, std::uint64_t& v, bool saturate = false) noexcept {
+  skipSpaces(h, pos);
+  return number(h, pos, v, saturate);
+}
+
 // Parses the 80 decoded header bytes by field markers. Returns false if garbled.
 bool parseHeaderFields(const char* h, Header& out) noexcept {
   if (h[kHeaderSize - 2] != '\r' || h[kHeaderSize - 1] != '\n') return false;
   std::size_t pos = 0;
   if (!marker(h, pos, "/PF")) return false;
+  skipSpaces(h, pos);
   const std::size_t name_start = pos;
   while (pos < kHeaderSize - 2 && h[pos] != '/' && h[pos] != ' ') {
     const auto c = static_cast<unsigned char>(h[pos]);
@@ -111,13 +125,14 @@ bool parseHeaderFields(const char* h, Header& out) noexcept {
   if (pos == name_start) return false;
   out.name = std::string_view(h + name_start, pos - name_start);
   skipSpaces(h, pos);
-  if (!marker(h, pos, "/PN") || !number(h, pos, out.pn)) return false;
+  if (!marker(h, pos, "/PN") || !spacedNumber(h, pos, out.pn)) return false;
   skipSpaces(h, pos);
-  if (!marker(h, pos, "/PT") || !number(h, pos, out.pt)) return false;
+  if (!marker(h, pos, "/PT") || !spacedNumber(h, pos, out.pt)) return false;
   skipSpaces(h, pos);
-  if (!marker(h, pos, "/CS") || !number(h, pos, out.cs)) return false;
+  if (!marker(h, pos, "/CS") || !spacedNumber(h, pos, out.cs)) return false;
   skipSpaces(h, pos);
   if (!marker(h, pos, "/FD")) return false;
+  skipSpaces(h, pos);
   const std::size_t fd_start = pos;
   std::size_t fd_end = 0;
   for (; pos < kHeaderSize - 2; ++pos) {  // h[pos + 1] <= h[78] is in bounds
@@ -133,7 +148,7 @@ bool parseHeaderFields(const char* h, Header& out) noexcept {
   pos = fd_end;
   skipSpaces(h, pos);
   if (pos < kHeaderSize - 2 && h[pos] == '/') {
-    if (!marker(h, pos, "/DL") || !number(h, pos, out.dl, true)) return false;
+    if (!marker(h, pos, "/DL") || !spacedNumber(h, pos, out.dl, true)) return false;
     out.has_dl = true;
     skipSpaces(h, pos);
   }
@@ -242,6 +257,9 @@ struct Decoder::Impl {
   std::uint64_t nul_run_start = 0;
   bool garbage_open = false;
   std::uint64_t garbage_start = 0;
+  // End of the body of the last rejected frame: garbage before it was reported
+  // with that frame and starts no garbage run (one bad frame, one report).
+  std::uint64_t quiet_end = 0;
   libdeflate_decompressor* inflater = nullptr;
   Segment segment;  // reused for every data frame (keeps string capacity)
   std::string last_fd;
@@ -289,6 +307,7 @@ struct Decoder::Impl {
     Header f;
     const auto reject = [&](BadReason reason, std::uint64_t count) {
       report(reason, at, count, printable(h, kHeaderSize));
+      quiet_end = at + kHeaderSize + kBlockSize + kSyncNuls;  // its body is part of this report
       return FrameStep{false, kHeaderSize, true};
     };
     if (!parseHeaderFields(h, f)) return reject(BadReason::kBadHeader, kHeaderSize);
@@ -415,6 +434,7 @@ struct Decoder::Impl {
         }
         if (kind != StartKind::kNone) {
           closeGarbage(base + i);  // the run ends here whatever the frame turns out to be
+          quiet_end = 0;           // a rejected frame sets it again
           const FrameStep step = kind == StartKind::kData
                                      ? dataFrame(p + i, n - i, base + i, at_end)
                                      : serverListFrame(p + i, n - i, base + i, at_end);
@@ -428,7 +448,7 @@ struct Decoder::Impl {
       // Garbage: skip to the next NUL in one go.
       if (!garbage_open) {
         garbage_open = true;
-        garbage_start = base + i;
+        garbage_start = std::max(base + i, quiet_end);  // a rejected frame's body is not garbage
       }
       hunting = true;
       nul_run = 0;
@@ -436,7 +456,7 @@ struct Decoder::Impl {
       i = next ? static_cast<std::size_t>(static_cast<const std::uint8_t*>(next) - p) : n;
       // Every byte of [garbage_start, base + i) is decided garbage (NULs inside
       // the run included): report whole pieces now.
-      while (base + i - garbage_start >= kGarbageReportBytes) {
+      while (base + i >= garbage_start + kGarbageReportBytes) {
         report(BadReason::kGarbage, garbage_start, kGarbageReportBytes, {});
         garbage_start += kGarbageReportBytes;
       }
@@ -484,6 +504,7 @@ struct Decoder::Impl {
     closeGarbage(offset);
     hunting = false;
     nul_run = 0;
+    quiet_end = 0;
   }
 };
 

@@ -51,15 +51,42 @@ void appendPadded(std::string& out, std::string_view field, std::size_t width) {
   if (field.size() < width) out.append(width - field.size(), ' ');
 }
 
+// Offset at which npemwin writes "/DL<n>" into a V2 header.
+constexpr std::size_t kNpemwinDlOffset = 69;
+
 std::string buildHeader(const FrameSpec& spec, std::uint32_t checksum, std::size_t dl) {
+  const std::string pn = std::to_string(spec.block_number);
+  const std::string pt = std::to_string(spec.total_blocks);
+  const std::string cs = std::to_string(checksum);
   std::string h;
   h.reserve(kHeaderSize);
-  appendPadded(h, "/PF" + spec.filename, 15);
-  appendPadded(h, "/PN" + std::to_string(spec.block_number), 9);
-  appendPadded(h, "/PT" + std::to_string(spec.total_blocks), 9);
-  appendPadded(h, "/CS" + std::to_string(checksum), 10);
-  h.append("/FD").append(formatFd(spec.fd_unix_s));
-  if (dl != 0) h.append(" /DL").append(std::to_string(dl));
+  switch (spec.style) {
+    case HeaderStyle::kSpec:
+      appendPadded(h, "/PF" + spec.filename, 15);
+      appendPadded(h, "/PN" + pn, 9);
+      appendPadded(h, "/PT" + pt, 9);
+      appendPadded(h, "/CS" + cs, 10);
+      h.append("/FD").append(formatFd(spec.fd_unix_s));
+      if (dl != 0) h.append(" /DL").append(std::to_string(dl));
+      break;
+    case HeaderStyle::kCompact:
+      h.append("/PF").append(spec.filename).append("/PN").append(pn).append("/PT").append(pt);
+      h.append("/CS").append(cs).append("/FD").append(formatFd(spec.fd_unix_s));
+      if (dl != 0) h.append("/DL").append(std::to_string(dl));
+      break;
+    case HeaderStyle::kNpemwin:
+      // printf("/PF%-12s/PN %-5d/PT %-5d/CS %-6d/FD%s"), then /DL at a fixed offset.
+      appendPadded(h, "/PF" + spec.filename, 15);
+      appendPadded(h, "/PN " + pn, 9);
+      appendPadded(h, "/PT " + pt, 9);
+      appendPadded(h, "/CS " + cs, 10);
+      h.append("/FD").append(formatFd(spec.fd_unix_s, true));
+      if (dl != 0) {
+        h.resize(std::max(h.size() + 1, kNpemwinDlOffset), ' ');
+        h.append("/DL").append(std::to_string(dl));
+      }
+      break;
+  }
   // Fixed 80 bytes: overlong headers are cut (they will not parse), short ones padded.
   h.resize(kHeaderSize - 2, ' ');
   h.append("\r\n");
@@ -128,7 +155,26 @@ std::uint32_t blockChecksum(std::span<const std::uint8_t> block) noexcept {
   return sum;
 }
 
-std::string formatFd(std::int64_t unix_s) {
+std::string_view headerStyleName(HeaderStyle style) noexcept {
+  switch (style) {
+    case HeaderStyle::kSpec: return "spec";
+    case HeaderStyle::kCompact: return "compact";
+    case HeaderStyle::kNpemwin: return "npemwin";
+  }
+  return "unknown";
+}
+
+bool parseHeaderStyle(std::string_view name, HeaderStyle& style) noexcept {
+  for (const HeaderStyle s : {HeaderStyle::kSpec, HeaderStyle::kCompact, HeaderStyle::kNpemwin}) {
+    if (name == headerStyleName(s)) {
+      style = s;
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string formatFd(std::int64_t unix_s, bool zero_padded) {
   using namespace std::chrono;
   const sys_seconds t{seconds{unix_s}};
   const auto day = floor<days>(t);
@@ -137,7 +183,8 @@ std::string formatFd(std::int64_t unix_s) {
   const long h24 = hms.hours().count();
   const long h12 = h24 % 12 == 0 ? 12 : h24 % 12;
   char buf[64];
-  const int n = std::snprintf(buf, sizeof buf, "%u/%u/%d %ld:%02ld:%02ld %s",
+  const int n = std::snprintf(buf, sizeof buf,
+                              zero_padded ? "%02u/%02u/%04d %02ld:%02ld:%02ld %s" : "%u/%u/%d %ld:%02ld:%02ld %s",
                               static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
                               static_cast<int>(ymd.year()), h12,
                               static_cast<long>(hms.minutes().count()),
@@ -173,12 +220,12 @@ bool parseFd(std::string_view text, std::int64_t& unix_s) noexcept {
 
 namespace {
 
-// One zlib stream per thread, reset per block: compress2() would allocate and
-// zero ~270 KB of deflate state for every 1 KiB block (page faults dominated the
-// simulator's profile). Same output as compress2(..., Z_BEST_COMPRESSION).
+// One zlib stream per thread and level, reset per block: compress2() would
+// allocate and zero ~270 KB of deflate state for every 1 KiB block (page faults
+// dominated the simulator's profile). Same output as compress2(..., level).
 class BlockDeflater {
  public:
-  BlockDeflater() { ok_ = deflateInit(&z_, Z_BEST_COMPRESSION) == Z_OK; }
+  explicit BlockDeflater(int level) { ok_ = deflateInit(&z_, level) == Z_OK; }
   ~BlockDeflater() {
     if (ok_) deflateEnd(&z_);
   }
@@ -201,19 +248,35 @@ class BlockDeflater {
   bool ok_ = false;
 };
 
-bool deflateBlock(std::span<const std::uint8_t> in, std::span<std::uint8_t> out, uLongf& out_len) {
-  thread_local BlockDeflater deflater;
+// Deflates `in` the way `style` does: zlib level 9 (spec, compact) or zlib's
+// default level 6 (npemwin calls compress()).
+bool deflateBlock(std::span<const std::uint8_t> in, std::span<std::uint8_t> out, uLongf& out_len,
+                  HeaderStyle style) {
+  if (style == HeaderStyle::kNpemwin) {
+    thread_local BlockDeflater deflater(Z_DEFAULT_COMPRESSION);
+    return deflater.compress(in, out, out_len);
+  }
+  thread_local BlockDeflater deflater(Z_BEST_COMPRESSION);
   return deflater.compress(in, out, out_len);
+}
+
+// Does `style` send a block whose zlib form is `packed_len` bytes as V2?
+// npemwin sends V2 only when header + payload is under 60% of header + block
+// (integer percent), e.g. up to 582 bytes of payload.
+bool sendsCompressed(HeaderStyle style, std::size_t packed_len) noexcept {
+  if (packed_len < 1 || packed_len > kBlockSize) return false;
+  if (style != HeaderStyle::kNpemwin) return true;
+  return 100 * (kHeaderSize + packed_len) / (kHeaderSize + kBlockSize) < 60;
 }
 
 }  // namespace
 
-std::vector<std::uint8_t> deflateBlockV2(std::span<const std::uint8_t> block) {
+std::vector<std::uint8_t> deflateBlockV2(std::span<const std::uint8_t> block, HeaderStyle style) {
   std::array<std::uint8_t, kBlockSize> data{};
   if (!block.empty()) std::memcpy(data.data(), block.data(), std::min(block.size(), kBlockSize));
   std::array<std::uint8_t, kBlockSize + 64> packed{};
   uLongf packed_len = packed.size();
-  if (!deflateBlock(data, packed, packed_len) || packed_len < 1 || packed_len > kBlockSize) return {};
+  if (!deflateBlock(data, packed, packed_len, style) || !sendsCompressed(style, packed_len)) return {};
   return {packed.begin(), packed.begin() + static_cast<std::ptrdiff_t>(packed_len)};
 }
 
@@ -226,21 +289,22 @@ std::vector<std::uint8_t> encodeFrame(const FrameSpec& spec, std::span<const std
   std::vector<std::uint8_t> out;
   out.reserve(kSyncSize * 2 + kHeaderSize + kBlockSize);
   appendNuls(out, kSyncSize);
+  const bool v2_suffix = spec.suffix && spec.style != HeaderStyle::kNpemwin;
   if (spec.version == Version::kV2 && spec.v2_payload != nullptr) {
     const auto& packed = *spec.v2_payload;
     if (!packed.empty() && packed.size() <= kBlockSize) {
       appendXored(out, buildHeader(spec, checksum, packed.size()));
       appendXored(out, packed.data(), packed.size());
-      if (spec.suffix) appendNuls(out, kSyncSize);
+      if (v2_suffix) appendNuls(out, kSyncSize);
       return out;
     }
   } else if (spec.version == Version::kV2) {
     std::array<std::uint8_t, kBlockSize + 64> packed{};
     uLongf packed_len = packed.size();
-    if (deflateBlock(data, packed, packed_len) && packed_len >= 1 && packed_len <= kBlockSize) {
+    if (deflateBlock(data, packed, packed_len, spec.style) && sendsCompressed(spec.style, packed_len)) {
       appendXored(out, buildHeader(spec, checksum, packed_len));
       appendXored(out, packed.data(), packed_len);
-      if (spec.suffix) appendNuls(out, kSyncSize);
+      if (v2_suffix) appendNuls(out, kSyncSize);
       return out;
     }
   }
@@ -252,7 +316,7 @@ std::vector<std::uint8_t> encodeFrame(const FrameSpec& spec, std::span<const std
 
 void encodeFile(std::string_view filename, std::span<const std::uint8_t> content,
                 std::int64_t fd_unix_s, Version version, std::vector<std::uint8_t>& out,
-                bool v2_suffix) {
+                bool v2_suffix, HeaderStyle style) {
   const std::size_t blocks = std::max<std::size_t>(1, (content.size() + kBlockSize - 1) / kBlockSize);
   FrameSpec spec;
   spec.filename = std::string(filename);
@@ -260,6 +324,7 @@ void encodeFile(std::string_view filename, std::span<const std::uint8_t> content
   spec.fd_unix_s = fd_unix_s;
   spec.version = version;
   spec.suffix = version == Version::kV1 || v2_suffix;
+  spec.style = style;
   for (std::size_t b = 0; b < blocks; ++b) {
     spec.block_number = static_cast<std::uint32_t>(b + 1);
     const std::size_t at = b * kBlockSize;

@@ -1,49 +1,60 @@
-// SHA-256 via OpenSSL EVP (see sha256.h).
 #include "runtime/sha256.h"
-
-#include <array>
-#include <memory>
-#include <stdexcept>
 
 #include <openssl/evp.h>
 
 namespace emwin::runtime {
 
-namespace {
-
-struct MdCtxDeleter {
-  void operator()(EVP_MD_CTX* ctx) const noexcept { EVP_MD_CTX_free(ctx); }
+struct Sha256::Ctx {
+  struct Free {
+    void operator()(EVP_MD_CTX* c) const noexcept { EVP_MD_CTX_free(c); }
+  };
+  std::unique_ptr<EVP_MD_CTX, Free> md{EVP_MD_CTX_new()};
 };
 
-std::string toHex(const unsigned char* digest, unsigned int len) {
+Sha256::Sha256() : ctx_(std::make_unique<Ctx>()) { reset(); }
+Sha256::~Sha256() = default;
+Sha256::Sha256(Sha256&&) noexcept = default;
+Sha256& Sha256::operator=(Sha256&&) noexcept = default;
+
+void Sha256::reset() noexcept { EVP_DigestInit_ex(ctx_->md.get(), EVP_sha256(), nullptr); }
+
+void Sha256::update(std::span<const std::uint8_t> bytes) noexcept {
+  if (!bytes.empty()) EVP_DigestUpdate(ctx_->md.get(), bytes.data(), bytes.size());
+}
+
+void Sha256::update(std::string_view bytes) noexcept {
+  update(std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()));
+}
+
+Sha256 Sha256::fork() const {
+  Sha256 copy;
+  EVP_MD_CTX_copy_ex(copy.ctx_->md.get(), ctx_->md.get());
+  return copy;
+}
+
+std::string Sha256::finishHex() {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(ctx_->md.get(), digest, &len);
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.resize(static_cast<std::size_t>(len) * 2);
+  std::string out(2 * len, '0');
   for (unsigned int i = 0; i < len; ++i) {
     out[2 * i] = kHex[digest[i] >> 4];
-    out[2 * i + 1] = kHex[digest[i] & 0x0f];
+    out[2 * i + 1] = kHex[digest[i] & 0xF];
   }
   return out;
 }
 
-}  // namespace
-
 std::string sha256Hex(std::span<const std::uint8_t> bytes) {
-  std::unique_ptr<EVP_MD_CTX, MdCtxDeleter> ctx(EVP_MD_CTX_new());
-  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-  unsigned int len = 0;
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1 ||
-      EVP_DigestUpdate(ctx.get(), bytes.data(), bytes.size()) != 1 ||
-      EVP_DigestFinal_ex(ctx.get(), digest.data(), &len) != 1) {
-    // Only on allocation failure inside OpenSSL; not reachable from input data.
-    throw std::runtime_error("sha256Hex: OpenSSL EVP failure");
-  }
-  return toHex(digest.data(), len);
+  Sha256 h;
+  h.update(bytes);
+  return h.finishHex();
 }
 
 std::string sha256Hex(std::string_view text) {
-  return sha256Hex(std::span<const std::uint8_t>(
-      reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
+  Sha256 h;
+  h.update(text);
+  return h.finishHex();
 }
 
 }  // namespace emwin::runtime

@@ -1,26 +1,32 @@
 #pragma once
-// AlertClassifierService: the emwin-alert-classifier process logic. Consumes
-// CompletedFile messages (`file.` topics) from the assembler's pipeline
-// endpoint as one replica of the "alert-classifier" group, classifies text
-// products with FileClassifier and publishes one emwin.bus.v1.Alert per event
-// on `alert.<PHENOMENON>.<SIGNIFICANCE>.<OFFICE>` through its own Publisher
-// (tap + pipeline, so reliable downstream consumers can exist). A file is
-// acknowledged only after its alerts were published (and logged). Logging:
-// emergency-tier alerts one info line each; warnings one debug line each;
-// every `summary_interval_s` one info line with the alerts per tier. Binaries are
-// skipped and counted; unusable messages and parser failures are counted and
-// logged, never fatal. ServiceStats go out on `stats.alert-classifier.<instance>`.
-// Optionally appends one JSON line per alert to an alert log file.
+// AlertClassifierService: the emwin-alert-classifier handlers on the service
+// runtime. One replica of the "alert-classifier" group on the assembler's
+// pipeline: classifies text products with FileClassifier and publishes one
+// emwin.bus.v1.Alert per event on `alert.<PHENOMENON>.<SIGNIFICANCE>.<OFFICE>`
+// (tap + pipeline). A file is acknowledged only once every alert made from
+// it has been acknowledged by the alert pipeline's consumer groups (at once
+// when it made none, or no group exists), so a crash anywhere loses no
+// alert. Logging: emergency-tier alerts one info line each, warnings at
+// debug, and every --summary-interval-s one info line with the alerts per
+// tier. Binaries are skipped and counted; unusable messages and parser
+// failures are counted and logged, never fatal. Optionally appends one JSON
+// line per alert to an alert log.
 //
-// Thread-safety: run() on one thread; requestStop() from any thread.
+// Thread-safety: the runtime's thread only.
 
-#include <atomic>
+#include <array>
+#include <chrono>
 #include <cstdint>
-#include <map>
+#include <fstream>
 #include <memory>
 #include <string>
+#include <unordered_map>
 
-#include <zmq.hpp>
+#include "bus/message.h"
+#include "emwin/bus/v1/file.pb.h"
+#include "file_classifier.h"
+#include "runtime/cli.h"
+#include "service/runtime.h"
 
 namespace emwin::sinks {
 
@@ -30,37 +36,51 @@ struct AlertClassifierOptions {
   std::string pub = "tcp://*:5603";              // tap endpoint (PUB bind)
   std::string pipe = "tcp://*:5613";             // pipeline endpoint (ROUTER bind)
   std::string group = "alert-classifier";        // consumer group at the assembler
-  std::string instance;                          // default hostname / EMWIN_INSTANCE
   std::string alert_log;                         // JSON-lines alert log; empty = none
-  std::string state_dir;                         // replay position; empty = none
-  std::size_t hwm = 1000;                        // alerts queued per downstream group before blocking
+  std::string state_dir = "./var/alert-classifier";  // replay position and known downstream groups
+  std::size_t hwm = 1000;                        // alerts queued per downstream group before input pauses
   int tap_hwm = 10000;                           // tap send high-water mark
   std::size_t retention = 20000;                 // alerts kept for REPLAY (at most)
-  std::size_t retention_mb = 8;                  // bytes of alerts kept for REPLAY (at most)
+  std::size_t retention_mb = 8;                  // megabytes of alerts kept for REPLAY (at most)
   std::uint32_t credit = 64;                     // files in flight to us
-  int stats_interval_ms = 2000;
   int summary_interval_s = 60;                   // info summary of alerts per tier
 };
 
-class AlertClassifierService {
+// Adds the classifier's own options to `cli`.
+void addAlertClassifierOptions(runtime::Cli& cli, AlertClassifierOptions& options);
+
+class AlertClassifierService : public service::Service {
  public:
-  AlertClassifierService(zmq::context_t& context, AlertClassifierOptions options);
-  ~AlertClassifierService();
+  explicit AlertClassifierService(AlertClassifierOptions options);
 
-  // Binds endpoints, connects, opens the alert log. Throws std::exception on
-  // bad endpoints or an alert log that cannot be opened (main maps it to exit 2).
-  void start();
-  // Runs until requestStop() or the runtime stop signal; returns the exit code.
-  int run();
-  void requestStop() noexcept { stop_.store(true); }
-
-  std::string tapEndpoint() const;
-  std::string pipelineEndpoint() const;
+  void start(service::Runtime& runtime) override;
+  void report(runtime::StatsReporter& stats) override;
+  void stop(service::Runtime& runtime) override;
 
  private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
-  std::atomic<bool> stop_{false};
+  // A file acknowledged once its alerts settled.
+  struct Pending {
+    bus::AckToken token;
+    std::uint32_t unsettled = 0;
+  };
+  static constexpr std::size_t kTierSlots = 7;  // 0 = unspecified / out of range; 1..6 = the tiers
+
+  void onFile(bus::Received&& message);
+  void onSettled(std::uint64_t sequence);
+  void logSummary(bool force);
+  void writeLog(const std::string& line);
+
+  AlertClassifierOptions options_;
+  service::Runtime* runtime_ = nullptr;
+  bus::Publisher* publisher_ = nullptr;
+  bus::PipelineSubscriber* input_ = nullptr;
+  FileClassifier classifier_;
+  emwin::bus::v1::CompletedFile file_;  // reused between messages
+  FileResult result_;                   // reused between messages
+  std::unordered_map<std::uint64_t, std::shared_ptr<Pending>> awaiting_;  // alert message -> its file
+  std::array<std::uint64_t, kTierSlots> summary_counts_{};
+  std::chrono::steady_clock::time_point summary_since_ = std::chrono::steady_clock::now();
+  std::ofstream alert_log_;
 };
 
 }  // namespace emwin::sinks

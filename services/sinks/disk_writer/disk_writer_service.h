@@ -1,59 +1,71 @@
 #pragma once
-// DiskWriterService: the emwin-disk-writer sink. Consumes CompletedFile
-// messages from the assembler's pipeline endpoint as one replica of the
-// "disk-writer" group, writes each through FileStore, and acknowledges a
-// message only once the file is safely on disk (or rejected for good), so a
-// crash or disk error never loses a file: the producer redelivers it.
-// Disk full / permission errors are counted, logged and retried with backoff.
+// DiskWriterService: the emwin-disk-writer handlers on the service runtime.
+// One replica of the "disk-writer" consumer group on the assembler's
+// pipeline: writes each CompletedFile through FileStore and acknowledges it
+// only once the file is safely on disk (or its name was rejected for good,
+// counted), so a crash or a disk error never loses a file: the producer
+// redelivers it. Disk full / permission errors are counted, logged and
+// retried with backoff while the replica holds its input and reports
+// DEGRADED; nothing waits inside a handler.
 //
-// Thread-safety: run() is called from one thread; requestStop() from any.
+// Thread-safety: the runtime's thread only.
 
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 
-#include <zmq.hpp>
-
+#include "bus/message.h"
+#include "emwin/bus/v1/file.pb.h"
 #include "file_store.h"
+#include "runtime/cli.h"
+#include "runtime/sha256.h"
+#include "service/runtime.h"
 
 namespace emwin::sinks {
 
 // Options of emwin-disk-writer (flags; env EMWIN_<FLAG>).
 struct DiskWriterOptions {
-  std::string connect = "tcp://127.0.0.1:5612";   // assembler pipeline endpoint
-  std::string out = "out";                        // output root
-  std::string group = "disk-writer";              // consumer group (sink type)
-  std::string replica;                            // replica id; default = instance
-  std::string instance;                           // default hostname
-  std::string state_dir;                          // persists the replay position; empty = none
-  std::string stats_connect = "tcp://127.0.0.1:5605";  // stats intake; empty = no stats
-  bool sidecar = false;                           // write <file>.json metadata
-  bool fsync = true;                              // fsync files and directories
-  std::uint32_t credit = 64;                      // files in flight to this replica
-  int slow_ms = 0;                                // test aid: extra delay per file
-  int stats_interval_ms = 2000;
-  int retry_min_ms = 100;                         // I/O error backoff
+  std::string connect = "tcp://127.0.0.1:5612";  // assembler pipeline endpoint
+  std::string out = "out";                       // output root
+  std::string group = "disk-writer";             // consumer group (sink type)
+  std::string replica;                           // replica id, unique in the group; default <instance>-<pid>
+  std::string state_dir = "./var/disk-writer";   // replay position (recovery after restart)
+  bool sidecar = false;                          // write <file>.json metadata
+  bool fsync = true;                             // fsync files and directories
+  std::uint32_t credit = 64;                     // files in flight to this replica
+  int slow_ms = 0;                               // test aid: every file takes at least this long
+  int retry_min_ms = 100;                        // I/O error backoff
   int retry_max_ms = 10000;
 };
 
-class DiskWriterService {
+// Adds the disk writer's own options to `cli`.
+void addDiskWriterOptions(runtime::Cli& cli, DiskWriterOptions& options);
+
+class DiskWriterService : public service::Service {
  public:
-  DiskWriterService(zmq::context_t& context, DiskWriterOptions options);
-  ~DiskWriterService();
+  explicit DiskWriterService(DiskWriterOptions options);
 
-  // Runs until requestStop(); returns the process exit code.
-  int run();
-  void requestStop() noexcept { stop_.store(true); }
-
-  // Counters so far (also published as ServiceStats).
-  std::map<std::string, std::uint64_t> counters() const;
+  void start(service::Runtime& runtime) override;
+  void report(runtime::StatsReporter& stats) override;
 
  private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
-  std::atomic<bool> stop_{false};
+  void onFile(bus::Received&& message);
+  // Writes the held file; on an I/O error schedules a retry. True when done.
+  bool writeHeld();
+  void retryLater();
+  void count(const std::string& name, std::uint64_t n = 1) { counters_[name] += n; }
+
+  DiskWriterOptions options_;
+  service::Runtime* runtime_ = nullptr;
+  bus::PipelineSubscriber* input_ = nullptr;
+  std::optional<FileStore> store_;
+  runtime::Sha256 sha_;
+  emwin::bus::v1::CompletedFile file_;  // reused: its data buffer keeps its capacity
+  std::optional<bus::AckToken> held_;   // the file being written (retried or slowed)
+  int backoff_ms_ = 0;
+  std::map<std::string, std::uint64_t> counters_;
 };
 
 }  // namespace emwin::sinks

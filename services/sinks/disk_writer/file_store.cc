@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "runtime/names.h"
 #include "runtime/sha256.h"
 
 namespace emwin::sinks {
@@ -19,18 +20,6 @@ namespace {
 bool isSafeChar(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
          c == '_' || c == '-';
-}
-
-std::string upperExtension(std::string_view name) {
-  auto dot = name.rfind('.');
-  if (dot == std::string_view::npos || dot + 1 >= name.size()) return "NONE";
-  std::string ext;
-  for (char c : name.substr(dot + 1)) {
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-    ext.push_back(((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) ? c : '_');
-    if (ext.size() >= 8) break;
-  }
-  return ext;
 }
 
 // Writes all of `data` to fd; returns errno or 0.
@@ -140,7 +129,7 @@ std::optional<FileStore::Layout> FileStore::layout(const StoredFileInfo& info, S
   const std::string_view hash = n == 0 ? std::string_view("nohash") : std::string_view(sha8, n);
   Layout out;
   out.day = fmt::format("{:04}-{:02}-{:02}", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
-  out.ext = upperExtension(clean.name);
+  out.ext = runtime::extensionToken(clean.name, 8);
   out.leaf = fmt::format("{:02}{:02}{:02}_{}_{}", tm.tm_hour, tm.tm_min, tm.tm_sec, hash, clean.name);
   return out;
 }

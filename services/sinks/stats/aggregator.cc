@@ -59,6 +59,11 @@ std::string prometheusLabelValue(std::string_view raw) {
 StatsAggregator::StatsAggregator(std::chrono::milliseconds stale_after) : stale_after_(stale_after) {}
 
 void StatsAggregator::update(const ServiceStats& stats, Clock::time_point now) {
+  if (stats.state() == emwin::bus::v1::SERVICE_STATE_STOPPING) {
+    // Its final snapshot: the instance left cleanly and is no longer expected.
+    instances_.erase({stats.service(), stats.instance()});
+    return;
+  }
   auto& inst = instances_[{stats.service(), stats.instance()}];
   bool same_epoch = inst.received != Clock::time_point{} &&
                     inst.latest.header().epoch() == stats.header().epoch();
@@ -84,13 +89,29 @@ bool StatsAggregator::isStale(const Instance& i, Clock::time_point now) const {
   return now - i.received > stale_after_;
 }
 
-bool StatsAggregator::healthy(Clock::time_point now) const {
-  if (instances_.empty()) return false;
-  for (const auto& [key, inst] : instances_) {
-    if (isStale(inst, now)) return false;
+StatsAggregator::Health StatsAggregator::health(Clock::time_point now) const {
+  Health h;
+  if (instances_.empty()) {
+    h.text = "degraded services=0 (no service reports)";
+    return h;
   }
-  return true;
+  std::string stale, degraded;
+  for (const auto& [key, inst] : instances_) {
+    const std::string name = key.first + "." + key.second;
+    if (isStale(inst, now)) {
+      stale += (stale.empty() ? "" : ",") + name;
+    } else if (inst.latest.state() == emwin::bus::v1::SERVICE_STATE_DEGRADED) {
+      degraded += (degraded.empty() ? "" : ",") + name;
+    }
+  }
+  h.ok = stale.empty() && degraded.empty();
+  h.text = std::string(h.ok ? "ok" : "degraded") + " services=" + std::to_string(instances_.size());
+  if (!stale.empty()) h.text += " stale=" + stale;
+  if (!degraded.empty()) h.text += " degraded=" + degraded;
+  return h;
 }
+
+bool StatsAggregator::healthy(Clock::time_point now) const { return health(now).ok; }
 
 emwin::bus::v1::StatsSummary StatsAggregator::summary(Clock::time_point now) const {
   emwin::bus::v1::StatsSummary out;
@@ -119,10 +140,19 @@ std::string StatsAggregator::prometheus(Clock::time_point now) const {
     add("emwin_state", "gauge", base, static_cast<double>(inst.latest.state()));
     add("emwin_last_report_age_seconds", "gauge", base,
         std::chrono::duration<double>(now - inst.received).count());
+    // Families reported by kind ("bad_frames.checksum" -> "bad_frames").
+    std::set<std::string> kinded;
     for (const auto& [name, value] : inst.latest.counters()) {
       auto [family, kind] = splitName(name);
+      if (!kind.empty()) kinded.insert(family);
+    }
+    for (const auto& [name, value] : inst.latest.counters()) {
+      auto [family, kind] = splitName(name);
+      const bool has_suffix = family.size() > 6 && family.ends_with("_total");
+      if (kind.empty() && has_suffix && kinded.count(family.substr(0, family.size() - 6))) continue;  // their sum
       std::string labels = kind.empty() ? base : base + fmt::format(",kind=\"{}\"", prometheusLabelValue(kind));
-      add("emwin_" + prometheusName(family) + "_total", "counter", labels, static_cast<double>(value));
+      add("emwin_" + prometheusName(family) + (has_suffix ? "" : "_total"), "counter", labels,
+          static_cast<double>(value));
     }
     for (const auto& [name, value] : inst.latest.gauges()) {
       auto [family, kind] = splitName(name);
@@ -139,7 +169,9 @@ std::string StatsAggregator::prometheus(Clock::time_point now) const {
     }
   }
   for (const auto& [name, value] : own_counters_) {
-    add("emwin_stats_" + prometheusName(name) + "_total", "counter", "", static_cast<double>(value));
+    const bool has_suffix = name.size() > 6 && name.ends_with("_total");
+    add("emwin_stats_" + prometheusName(name) + (has_suffix ? "" : "_total"), "counter", "",
+        static_cast<double>(value));
   }
   std::ostringstream out;
   for (const auto& [family, entry] : families) {

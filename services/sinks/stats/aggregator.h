@@ -6,9 +6,18 @@
 //
 // Counter naming: "bad_frames.checksum" becomes the metric family
 // emwin_bad_frames_total with label kind="checksum"; a counter without a dot,
-// e.g. "files_completed", becomes emwin_files_completed_total. Gauges follow the
-// same rule without the _total suffix. Every series carries service= and
+// e.g. "files_completed", becomes emwin_files_completed_total; a name that
+// already ends in "_total" is not suffixed again. A counter "<family>_total"
+// reported next to "<family>.<kind>" counters is their sum: it is left out of
+// the Prometheus text (sum() over kind gives it, and a kind-less series in the
+// same family would be counted twice) but kept in the summary. Gauges follow
+// the same rule without the _total suffix. Every series carries service= and
 // instance= labels.
+//
+// Lifecycle: an instance is known from its first ServiceStats; one whose last
+// ServiceStats says STOPPING (a clean exit) is forgotten; one not heard from
+// for `stale_after` is stale (a crash, a hang, a partition). Health is bad
+// while any instance is stale or DEGRADED (e.g. a disk writer on a full disk).
 //
 // Thread-safety: not thread-safe; the stats service guards it with a mutex
 // shared by the bus loop and the HTTP handlers.
@@ -43,7 +52,16 @@ class StatsAggregator {
   // Prometheus text exposition of everything known.
   std::string prometheus(Clock::time_point now) const;
 
-  // True when at least one instance is known and none is stale.
+  // What /healthz answers: `ok` (HTTP 200) when at least one instance is known
+  // and none is stale or DEGRADED, else 503; `text` is one line saying why,
+  // e.g. "ok services=4" or "degraded services=4 degraded=disk-writer.w1".
+  struct Health {
+    bool ok = false;
+    std::string text;
+  };
+  Health health(Clock::time_point now) const;
+
+  // True when at least one instance is known and none is stale or DEGRADED (health().ok).
   bool healthy(Clock::time_point now) const;
 
   std::size_t instanceCount() const noexcept { return instances_.size(); }

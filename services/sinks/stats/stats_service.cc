@@ -1,20 +1,7 @@
 #include "stats_service.h"
 
-#include <unistd.h>
-
-#include <cerrno>
-#include <mutex>
-#include <thread>
-
-#include <httplib.h>
-
-#include "aggregator.h"
-#include "bus/bus.h"
 #include "bus/topics.h"
 #include "emwin/bus/v1/stats.pb.h"
-#include "runtime/log.h"
-#include "runtime/options.h"
-#include "runtime/signals.h"
 
 namespace emwin::sinks {
 namespace {
@@ -22,162 +9,115 @@ using Clock = std::chrono::steady_clock;
 namespace v1 = emwin::bus::v1;
 }  // namespace
 
-struct StatsService::Impl {
-  Impl(zmq::context_t& ctx, StatsOptions o)
-      : context(ctx),
-        options(std::move(o)),
-        aggregator(std::chrono::milliseconds(options.stale_after_ms)),
-        log(runtime::logger("stats")) {
-    if (options.instance.empty()) options.instance = runtime::defaultInstance();
-  }
-
-  void take(const std::string& topic, const std::string& payload) {
-    v1::ServiceStats s;
-    if (topic.rfind("stats.", 0) != 0 || topic == bus::topics::kStatsSummary) return;
-    if (!s.ParseFromString(payload) || s.service().empty()) {
-      ++bad_payloads;
-      log->warn("ignoring unparsable stats message on {}", topic);
-      return;
-    }
-    std::lock_guard lock(mutex);
-    aggregator.update(s, Clock::now());
-    ++stats_received;
-  }
-
-  zmq::context_t& context;
-  StatsOptions options;
-  std::mutex mutex;  // guards aggregator
-  StatsAggregator aggregator;
-  std::shared_ptr<spdlog::logger> log;
-  std::unique_ptr<bus::Subscriber> taps;
-  std::unique_ptr<zmq::socket_t> intake;
-  std::unique_ptr<bus::Publisher> publisher;
-  httplib::Server http;
-  std::thread http_thread;
-  int http_port = 0;
-  std::uint64_t bad_payloads = 0;
-  std::uint64_t stats_received = 0;
-};
-
-StatsService::StatsService(zmq::context_t& context, StatsOptions options)
-    : impl_(std::make_unique<Impl>(context, std::move(options))) {}
-
-StatsService::~StatsService() {
-  if (impl_->http_thread.joinable()) {
-    impl_->http.stop();
-    impl_->http_thread.join();
-  }
+void addStatsOptions(runtime::Cli& cli, StatsOptions& o) {
+  cli.option("--connect", o.connect, "producer tap endpoint to follow (repeatable; env comma-separated)")
+      ->delimiter(',')
+      ->check(runtime::ConnectEndpoint());
+  cli.option("--intake", o.intake, "SUB endpoint to bind for pushed stats ('' = none)")
+      ->check(CLI::Validator(
+          [](std::string& v) {
+            std::string copy = v;
+            return v.empty() ? std::string() : runtime::BindEndpoint()(copy);
+          },
+          "ENDPOINT", "BindEndpoint"));
+  cli.option("--pub", o.pub, "tap endpoint for stats.summary")->check(runtime::BindEndpoint());
+  cli.option("--http", o.http, "host:port for /metrics and /healthz ('' = none)")
+      ->check(CLI::Validator(
+          [](std::string& v) {
+            std::string copy = v;
+            return v.empty() ? std::string() : runtime::HostPort(true)(copy);
+          },
+          "HOST:PORT", "HostPort"));
+  cli.option("--summary-interval-ms", o.summary_interval_ms, "period of stats.summary (0 = --stats-interval-ms)")
+      ->check(runtime::IntRange(0, 3'600'000));
+  cli.option("--stale-after-ms", o.stale_after_ms, "a service silent this long is reported down")
+      ->check(runtime::IntRange(100, 86'400'000));
 }
 
-int StatsService::httpPort() const { return impl_->http_port; }
+StatsService::StatsService(StatsOptions options)
+    : options_(std::move(options)), aggregator_(std::chrono::milliseconds(options_.stale_after_ms)) {}
 
-void StatsService::start() {
-  Impl& s = *impl_;
-  if (!s.options.connect.empty()) {
-    bus::SubscriberOptions so;
-    so.mode = bus::Mode::kTap;
-    so.endpoints = s.options.connect;
-    so.topic_prefixes = {"stats."};
-    s.taps = std::make_unique<bus::Subscriber>(s.context, so);
+StatsService::~StatsService() = default;
+
+int StatsService::httpPort() const { return http_ ? http_->port() : 0; }
+
+void StatsService::take(const bus::Received& m) {
+  if (m.topic.rfind("stats.", 0) != 0 || m.topic == bus::topics::kStatsSummary) return;
+  v1::ServiceStats s;
+  if (!s.ParseFromString(m.payload) || s.service().empty()) {
+    ++bad_payloads_;
+    runtime_->log()->warn("ignoring unparsable stats message on {}", m.topic);
+    return;
   }
-  if (!s.options.intake.empty()) {
-    s.intake = std::make_unique<zmq::socket_t>(s.context, zmq::socket_type::sub);
-    s.intake->set(zmq::sockopt::subscribe, "stats.");
-    s.intake->set(zmq::sockopt::linger, 0);
-    s.intake->bind(s.options.intake);
+  aggregator_.update(s, Clock::now());
+  ++stats_received_;
+}
+
+void StatsService::start(service::Runtime& rt) {
+  runtime_ = &rt;
+  if (!options_.connect.empty()) {
+    bus::TapSubscriberOptions t;
+    t.endpoints = options_.connect;
+    t.topic_prefixes = {"stats."};
+    rt.tapInput(t, [this](bus::Received&& m) { take(m); }, "--connect");
+  }
+  if (!options_.intake.empty()) {
+    bus::TapSubscriberOptions t;
+    t.bind = {options_.intake};
+    t.topic_prefixes = {"stats."};
+    rt.tapInput(t, [this](bus::Received&& m) { take(m); }, "--intake");
   }
   bus::PublisherOptions po;
-  po.producer_id = "stats." + s.options.instance;
-  po.tap_endpoint = s.options.pub;
-  s.publisher = std::make_unique<bus::Publisher>(s.context, po);
-  if (!s.options.http.empty()) {
-    auto colon = s.options.http.rfind(':');
-    if (colon == std::string::npos) throw std::invalid_argument("--http wants host:port, got " + s.options.http);
-    std::string host = s.options.http.substr(0, colon);
-    int port = std::stoi(s.options.http.substr(colon + 1));
-    s.http.Get("/metrics", [&s](const httplib::Request&, httplib::Response& res) {
-      std::string body;
-      {
-        std::lock_guard lock(s.mutex);
-        s.aggregator.setOwnCounter("bad_payloads", s.bad_payloads);
-        s.aggregator.setOwnCounter("messages_received", s.stats_received);
-        body = s.aggregator.prometheus(Clock::now());
-      }
-      res.set_content(body, "text/plain; version=0.0.4");
-    });
-    s.http.Get("/healthz", [&s](const httplib::Request&, httplib::Response& res) {
-      bool ok;
-      std::size_t n;
-      {
-        std::lock_guard lock(s.mutex);
-        ok = s.aggregator.healthy(Clock::now());
-        n = s.aggregator.instanceCount();
-      }
-      res.status = ok ? 200 : 503;
-      res.set_content(std::string(ok ? "ok" : "degraded") + " services=" + std::to_string(n) + "\n", "text/plain");
-    });
-    if (port == 0) {
-      s.http_port = s.http.bind_to_any_port(host);
-    } else {
-      if (!s.http.bind_to_port(host, port)) throw std::runtime_error("cannot listen on " + s.options.http);
-      s.http_port = port;
+  po.producer_id = "stats." + rt.instance();
+  po.tap_endpoint = options_.pub;
+  publisher_ = &rt.publisher(po, "--pub");
+  if (!options_.http.empty()) {
+    http::ServerOptions ho;
+    ho.listen = options_.http;
+    try {
+      http_ = std::make_unique<http::Server>(rt.io(), ho);
+    } catch (const std::exception& e) {
+      throw runtime::ConfigError("--http", std::string("cannot listen on ") + options_.http + ": " + e.what());
     }
-    if (s.http_port <= 0) throw std::runtime_error("cannot listen on " + s.options.http);
-    s.http_thread = std::thread([&s] { s.http.listen_after_bind(); });
+    http_->get("/metrics", [this](const http::Request&) {
+      aggregator_.setOwnCounter("bad_payloads", bad_payloads_);
+      aggregator_.setOwnCounter("messages_received", stats_received_);
+      http::Response res;
+      res.content_type = "text/plain; version=0.0.4";
+      res.body = aggregator_.prometheus(Clock::now());
+      return res;
+    });
+    http_->get("/healthz", [this](const http::Request&) {
+      const StatsAggregator::Health h = aggregator_.health(Clock::now());
+      http::Response res;
+      res.status = h.ok ? 200 : 503;
+      res.body = h.text + "\n";
+      return res;
+    });
   }
-  s.log->info("stats: following {} tap(s), intake {}, summary on {}, http port {}", s.options.connect.size(),
-              s.options.intake.empty() ? "-" : s.options.intake, s.publisher->tapEndpoint(), s.http_port);
+  const int summary_ms = options_.summary_interval_ms > 0 ? options_.summary_interval_ms : rt.options().stats_interval_ms;
+  rt.every(std::chrono::milliseconds(std::max(summary_ms, 10)), [this] {
+    v1::StatsSummary summary = aggregator_.summary(Clock::now());
+    publisher_->publish(bus::topics::kStatsSummary, summary, bus::Path::kTapOnly);
+  });
+  rt.log()->info("stats: following {} tap(s), intake {}, summary on {}, http {}", options_.connect.size(),
+                 options_.intake.empty() ? "-" : options_.intake, publisher_->tapEndpoint(),
+                 http_ ? http_->address() : std::string("-"));
 }
 
-int StatsService::run() {
-  Impl& s = *impl_;
-  auto next_summary = Clock::now();
-  while (!stop_.load() && !runtime::stopRequested()) {
-    std::vector<zmq::pollitem_t> items;
-    if (s.taps) items.push_back({s.taps->socket().handle(), 0, ZMQ_POLLIN, 0});
-    if (s.intake) items.push_back({s.intake->handle(), 0, ZMQ_POLLIN, 0});
-    if (items.empty()) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    } else {
-      try {
-        zmq::poll(items.data(), items.size(), std::chrono::milliseconds(100));
-      } catch (const zmq::error_t& e) {
-        if (e.num() != EINTR) throw;  // a stop signal interrupted the wait
-        continue;
-      }
-    }
-    if (s.taps) {
-      while (auto m = s.taps->receive(std::chrono::milliseconds(0))) s.take(m->topic, m->payload);
-    }
-    if (s.intake) {
-      for (;;) {
-        zmq::message_t topic, payload;
-        if (!s.intake->recv(topic, zmq::recv_flags::dontwait)) break;
-        if (!topic.more()) {
-          ++s.bad_payloads;
-          continue;
-        }
-        if (!s.intake->recv(payload, zmq::recv_flags::dontwait)) break;
-        while (payload.more()) {  // drop unexpected extra frames
-          zmq::message_t extra;
-          if (!s.intake->recv(extra, zmq::recv_flags::dontwait)) break;
-          payload.swap(extra);
-        }
-        s.take(topic.to_string(), payload.to_string());
-      }
-    }
-    if (Clock::now() >= next_summary) {
-      v1::StatsSummary summary;
-      {
-        std::lock_guard lock(s.mutex);
-        summary = s.aggregator.summary(Clock::now());
-      }
-      s.publisher->publish(bus::topics::kStatsSummary, summary, bus::Path::kTapOnly);
-      next_summary = Clock::now() + std::chrono::milliseconds(s.options.summary_interval_ms);
-    }
+void StatsService::report(runtime::StatsReporter& r) {
+  r.setCounter("stats_received", stats_received_);
+  r.setCounter("bad_payloads", bad_payloads_);
+  r.setGauge("services_known", static_cast<double>(aggregator_.instanceCount()));
+  if (http_) {
+    const auto hs = http_->stats();
+    r.setCounter("http_requests", hs.requests);
+    r.setCounter("http_over_capacity", hs.over_capacity);
   }
-  s.log->info("stats stopped");
-  return 0;
+}
+
+void StatsService::stop(service::Runtime&) {
+  if (http_) http_->close();
 }
 
 }  // namespace emwin::sinks

@@ -1,52 +1,60 @@
 #pragma once
-// StatsService: the emwin-stats process. Follows the `stats.*` topics of
-// every producer's tap (--connect, several) and of the intake socket that
-// replicated sinks push to (--intake, SUB bound), aggregates them with
-// StatsAggregator, publishes `stats.summary` on its own tap (--pub), and
-// serves Prometheus text on HTTP /metrics and a health check on /healthz.
+// StatsService: the emwin-stats handlers on the service runtime. Follows the
+// `stats.*` topics of every producer's tap (--connect, several) and of an
+// intake it binds (--intake) where processes without a tap of their own push
+// theirs (--stats-connect), aggregates them with StatsAggregator, publishes
+// `stats.summary` on its own tap (--pub), and serves Prometheus text on HTTP
+// /metrics and a health check on /healthz — all on the runtime's one reactor.
 //
-// Thread-safety: run() on one thread (plus the HTTP server's threads, which
-// only read the aggregator under its mutex); requestStop() from any thread.
+// Thread-safety: the runtime's thread only.
 
-#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include <zmq.hpp>
+#include "aggregator.h"
+#include "http/server.h"
+#include "runtime/cli.h"
+#include "service/runtime.h"
 
 namespace emwin::sinks {
 
 // Options of emwin-stats (flags; env EMWIN_<FLAG>).
 struct StatsOptions {
-  std::vector<std::string> connect;            // producer taps to follow
-  std::string intake = "tcp://*:5605";         // SUB bind for pushed stats; '' = none
-  std::string pub = "tcp://*:5604";            // stats.summary tap
-  std::string http = "0.0.0.0:9464";           // host:port for /metrics, /healthz; '' = none
-  std::string instance;                        // default hostname
-  int summary_interval_ms = 2000;
-  int stale_after_ms = 10000;                  // a service silent this long is reported down
+  std::vector<std::string> connect;      // producer taps to follow
+  std::string intake = "tcp://*:5605";   // SUB bind for pushed stats; '' = none
+  std::string pub = "tcp://*:5604";      // stats.summary tap
+  std::string http = "0.0.0.0:9464";     // host:port for /metrics, /healthz; '' = none
+  int summary_interval_ms = 0;           // period of stats.summary; 0 = --stats-interval-ms
+  int stale_after_ms = 10000;            // a service silent this long is reported down
 };
 
-class StatsService {
+// Adds the stats service's own options to `cli`.
+void addStatsOptions(runtime::Cli& cli, StatsOptions& options);
+
+class StatsService : public service::Service {
  public:
-  StatsService(zmq::context_t& context, StatsOptions options);
-  ~StatsService();
+  explicit StatsService(StatsOptions options);
+  ~StatsService() override;
 
-  // Binds everything (throws on failure: bad endpoint, port in use).
-  void start();
-  // Runs until requestStop(); returns the exit code.
-  int run();
-  void requestStop() noexcept { stop_.store(true); }
+  void start(service::Runtime& runtime) override;
+  void report(runtime::StatsReporter& stats) override;
+  void stop(service::Runtime& runtime) override;
 
-  // The actual HTTP port (useful with port 0).
+  // The bound HTTP port (useful with port 0); 0 without --http.
   int httpPort() const;
 
  private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
-  std::atomic<bool> stop_{false};
+  void take(const bus::Received& message);
+
+  StatsOptions options_;
+  service::Runtime* runtime_ = nullptr;
+  bus::Publisher* publisher_ = nullptr;
+  StatsAggregator aggregator_;
+  std::unique_ptr<http::Server> http_;
+  std::uint64_t bad_payloads_ = 0;
+  std::uint64_t stats_received_ = 0;
 };
 
 }  // namespace emwin::sinks

@@ -1,5 +1,5 @@
 #include <cerrno>
-#include "bus/detail.h"
+#include "bus/detail/util.h"
 
 #include <chrono>
 
