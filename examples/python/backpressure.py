@@ -4,9 +4,10 @@
 A deliberately slow consumer with a small queue (--max-queue-size, --delay per file):
   --mode pipeline  this program is its own consumer group: when its queue is full it
                    stops acknowledging, the assembler queues for it and, once that
-                   queue is full (its `queue_depth` at --hwm), stops taking segments;
-                   then ingest's queue fills and it stops reading its server
-                   (`backpressure_paused_ms`). Nothing is lost.
+                   queue reaches its --hwm, stops taking segments (its
+                   `backpressure_paused_ms` grows); then ingest's queue fills and it
+                   stops reading its server (ingest's `backpressure_paused_ms`).
+                   Nothing is lost.
   --mode tap       nothing ever waits for this program: when its queue is full, new
                    files are dropped and counted (overflow), losses upstream show as
                    gaps in the sequence numbers (missed). The producer is never held.
@@ -29,7 +30,8 @@ class ProducerWatch:
     """What the producers report about themselves (their ServiceStats on their taps)."""
 
     def __init__(self):
-        self.assembler_queue_max = 0  # deepest consumer-group queue at the assembler (full = it waits)
+        self.assembler_queue_max = 0  # deepest consumer-group queue seen at the assembler
+        self.assembler_paused_ms = 0  # time the assembler took no segments because a group's queue was full
         self.assembler_published = 0
         self.ingest_paused_ms = 0     # time ingest stopped reading its server because the pipeline was full
         self.reports = 0
@@ -43,9 +45,10 @@ class ProducerWatch:
                 if s.service == "assembler":
                     depth = int(s.gauges.get("queue_depth", 0))
                     self.assembler_queue_max = max(self.assembler_queue_max, depth)
+                    self.assembler_paused_ms = s.counters.get("backpressure_paused_ms", 0)
                     self.assembler_published = s.counters.get("bus_published", 0)
                     print(f"producer assembler.{s.instance} published={self.assembler_published} "
-                          f"queue_depth={depth}", file=sys.stderr, flush=True)
+                          f"queue_depth={depth} paused_ms={self.assembler_paused_ms}", file=sys.stderr, flush=True)
                 elif s.service == "ingest":
                     self.ingest_paused_ms = s.counters.get("backpressure_paused_ms", 0)
                     print(f"producer ingest.{s.instance} paused_ms={self.ingest_paused_ms} "
@@ -96,8 +99,9 @@ async def backpressure_example(options, max_queue_size: int, delay: float, count
             for _ in range(2):
                 await watch.next_report(5)
             watcher.cancel()
-        print(f"producer assembler_queue_max={watch.assembler_queue_max} ingest_paused_ms={watch.ingest_paused_ms} "
-              f"assembler_published={watch.assembler_published}", flush=True)
+        print(f"producer assembler_paused_ms={watch.assembler_paused_ms} ingest_paused_ms={watch.ingest_paused_ms} "
+              f"assembler_queue_max={watch.assembler_queue_max} assembler_published={watch.assembler_published}",
+              flush=True)
     finally:
         await file_manager.stop()
     return 0

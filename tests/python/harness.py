@@ -215,14 +215,17 @@ class Pipeline:
                 "--alert-log", str(self.alert_log), "--instance", "test"], "classifier")
         self.start_assembler()
 
-    def start_assembler(self, wait_consumers: Optional[int] = None) -> Proc:
+    def start_assembler(self, wait_consumers: Optional[int] = None, state_dir: Optional[pathlib.Path] = None) -> Proc:
+        """Starts (or restarts) the assembler. Its state (position at ingest, the downstream groups
+        it knows) is kept in `state_dir`, by default the same directory for every start."""
         if wait_consumers is None:
             wait_consumers = self.file_consumers + (1 if self.classifier_enabled else 0)
         self._assembler_starts += 1
         self.assembler = self._start([
             binary("services/assembler/emwin-assembler"), "--connect", self.ingest_pipe, "--pub", self.asm_tap,
             "--pipe", self.asm_pipe, "--stats-interval-ms", "300", "--wait-consumers", str(wait_consumers),
-            "--instance", "test", *self.assembler_args], f"assembler-{self._assembler_starts}")
+            "--instance", "test", "--state-dir", str(state_dir or self.dir / "assembler-state"),
+            *self.assembler_args], f"assembler-{self._assembler_starts}")
         return self.assembler
 
     def start_feed(self) -> None:

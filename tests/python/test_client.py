@@ -7,6 +7,7 @@ import asyncio
 import signal
 import time
 
+import pytest
 import zmq
 
 from emwin_bus import AlertFilter, BusFileManager
@@ -152,7 +153,12 @@ async def _until(cond, timeout: float = 20) -> bool:
     return True
 
 
-async def test_a_restarted_producer_is_asked_for_what_it_published_before_our_hello(pipeline_factory, tmp_path):
+@pytest.mark.parametrize("keeps_groups", [False, True], ids=["groups-forgotten", "groups-kept"])
+async def test_a_restarted_producer_loses_nothing(pipeline_factory, tmp_path, keeps_groups):
+    """The assembler dies and comes back on the same endpoints, and publishes before our
+    heartbeat reaches it. With its state dir it remembers our group and holds those files
+    for us; without (a new state dir), they are only in its retention, and our REPLAY of its
+    new epoch brings them."""
     files = corpus("marine_weather_message")[:30]
     p = pipeline_factory(product_dir(tmp_path, "marine", files), file_consumers=1, sim_args=["--rate", "25fps"])
     p.start_consumers()
@@ -179,7 +185,7 @@ async def test_a_restarted_producer_is_asked_for_what_it_published_before_our_he
                 # exist for yet: they are only in its retention.
                 p.assembler.p.kill()
                 p.assembler.p.wait()
-                p.start_assembler(wait_consumers=0)
+                p.start_assembler(wait_consumers=0, state_dir=None if keeps_groups else tmp_path / "new-state")
                 p.sim.signal(signal.SIGCONT)
                 early = _published_by_new_epoch(tap, old_epoch, timeout=20)
                 assert early, p.describe()
@@ -197,7 +203,10 @@ async def test_a_restarted_producer_is_asked_for_what_it_published_before_our_he
     assert {(f.filename, f.sha256) for f in got} == set(sent.items())
     assert stats.epochs_seen == 1 and stats.replay_requests == 1
     replayed_new = {f.filename for f in got if f.replayed and f.header.epoch != old_epoch}
-    assert set(early) <= replayed_new, (early, replayed_new)  # came only because we asked
+    if keeps_groups:
+        assert not set(early) & replayed_new  # held for us and delivered as usual
+    else:
+        assert set(early) <= replayed_new, (early, replayed_new)  # came only because we asked
     by_epoch = {}
     for f in got:
         by_epoch.setdefault(f.header.epoch, []).append(f.header.sequence)
@@ -250,7 +259,9 @@ async def test_replicas_share_a_group_and_a_dead_replicas_files_go_to_the_other(
     # died (delivery is at-least-once): acks go out in batches of 1/8 of the window (here
     # 100 // 8 = 12), so at most two batches and the file in hand.
     assert len(got_a & set(names_b)) <= 2 * (100 // 8) + 1
-    lost = await blocking(p.assembler.wait_for_line, r"replica .* of group shared-files lost", 10, "stderr")
+    # The producer noticed A was gone (by its silence, or at once when a send found no peer).
+    lost = await blocking(p.assembler.wait_for_line, r"replica .*of group shared-files (lost|unroutable)", 10,
+                          "stderr")
     assert lost, p.describe()
 
 

@@ -25,8 +25,7 @@ def inspect_capture(path):
 def test_concurrent_processing_text_images_and_every_segment(pipeline_factory):
     # The real capture: V1 and V2 blocks, ZIP archives (one holding a GIF image).
     files, summary = inspect_capture(LIVE)
-    # (ingest exits after a replay; it lingers long enough to serve everything first)
-    p = pipeline_factory(replay=LIVE, file_consumers=2, segment_consumers=1, ingest_args=["--linger-ms", "30000"])
+    p = pipeline_factory(replay=LIVE, file_consumers=2, segment_consumers=1)
     p.start_consumers()
     ex = p.example("concurrent_processing.py", "--files", str(len(files)), "--segments", str(summary["segments"]),
                    "--timeout", "60")
@@ -106,11 +105,11 @@ def test_backpressure_pipeline_holds_the_producer_and_loses_nothing(pipeline_fac
     held_s = float(re.search(r"held_s=([\d.]+)", consumer).group(1))
     assert held_s > 0.5  # our window was full most of the time...
     producer = dict(re.findall(r"(\w+)=(\d+)", next(line for line in ex.lines() if line.startswith("producer "))))
-    # ...and the producers waited for us: ingest stopped reading its server (it pauses only when
-    # the assembler takes no segments, which it does only while its queue for us is full), and
-    # the assembler never queued more for us than its --hwm (its gauge is sampled every 300 ms).
+    # ...and the producers waited for us: the assembler took no segments while its queue for us
+    # was full, and then ingest stopped reading its server (their own backpressure counters).
+    assert int(producer["assembler_paused_ms"]) > 0
     assert int(producer["ingest_paused_ms"]) > 0
-    assert 1 <= int(producer["assembler_queue_max"]) <= 4
+    assert int(producer["assembler_queue_max"]) >= 4
 
 
 def test_backpressure_tap_never_holds_and_counts_what_it_dropped(pipeline_factory, tmp_path):
@@ -131,4 +130,5 @@ def test_backpressure_tap_never_holds_and_counts_what_it_dropped(pipeline_factor
     assert f["overflow"] + f["missed"] > 0 and f["received"] < len(files)
     assert f["processed"] == f["received"]
     producer = dict(re.findall(r"(\w+)=(\d+)", next(line for line in ex.lines() if line.startswith("producer "))))
-    assert producer["assembler_queue_max"] == "0" and producer["ingest_paused_ms"] == "0"  # nothing waited
+    assert (producer["assembler_paused_ms"], producer["ingest_paused_ms"], producer["assembler_queue_max"]) == (
+        "0", "0", "0")  # nothing waited
