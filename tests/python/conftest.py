@@ -26,10 +26,22 @@ def pipeline_factory(request, tmp_path):
     yield make
     for p in made:
         p.close()
-    # Every example program shut down cleanly, and no service reported a sanitizer error
-    # (in an EMWIN_SANITIZE build), whatever the test checked.
+    # Every example program shut down cleanly, and no service reported a memory error (in an
+    # EMWIN_SANITIZE build), whatever the test checked. Leaks the services report at exit are
+    # theirs, not the client's: they are listed at the end of the run instead.
     warnings = [w for p in made for w in p.example_warnings() + p.sanitizer_reports()]
+    _leaks.extend(w for p in made for w in p.leak_reports())
     assert not warnings, "\n".join(warnings)
+
+
+_leaks: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _leaks:
+        terminalreporter.section("LeakSanitizer reports of the services (at exit)")
+        for line in sorted(set(_leaks)):
+            terminalreporter.write_line(line)
 
 
 @pytest.hookimpl(hookwrapper=True)

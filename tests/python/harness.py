@@ -317,11 +317,26 @@ class Pipeline:
     def describe(self) -> str:
         return "".join(p.describe() for p in self.procs)
 
-    def sanitizer_reports(self) -> list[str]:
-        """AddressSanitizer / UndefinedBehaviorSanitizer reports in the services' stderr."""
-        marks = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+    def sanitizer_reports(self, marks=("ERROR: AddressSanitizer", "runtime error:")) -> list[str]:
+        """AddressSanitizer / UndefinedBehaviorSanitizer errors in the services' stderr."""
         return [f"{p.name}: {line}" for p in self.procs if p not in self.examples
                 for line in p.lines("stderr") if any(m in line for m in marks)]
+
+    def leak_reports(self) -> list[str]:
+        """LeakSanitizer reports of the services at exit, with the first frame of ours in each."""
+        out = []
+        for p in self.procs:
+            if p in self.examples:
+                continue
+            lines = p.lines("stderr")
+            for i, line in enumerate(lines):
+                if "leak of" in line:
+                    frame = next((f.split(" in ", 1)[1].strip() for f in lines[i + 1:i + 40] if " in emwin::" in f),
+                                 "?")
+                    kind = line.strip().split(" of ")[0]  # "Direct leak" / "Indirect leak"
+                    out.append(f"{p.name.split('-')[0]}: {kind} from {frame.split('(')[0]} "
+                               f"({frame.rsplit(' ', 1)[-1]})")
+        return out
 
     def close(self) -> None:
         for p in self.procs:
