@@ -28,6 +28,16 @@ void addStatsOptions(runtime::Cli& cli, StatsOptions& o) {
             return v.empty() ? std::string() : runtime::HostPort(true)(copy);
           },
           "HOST:PORT", "HostPort"));
+  cli.option("--http-token", o.http_tokens, "bearer token required on HTTP (repeatable; env comma-separated)")
+      ->delimiter(',');
+  cli.flag("--http-token-healthz", o.http_token_healthz, "/healthz needs the token too (default: open)");
+  cli.option("--http-allow", o.http_allow, "client network allowed on HTTP, CIDR (repeatable; default everyone)")
+      ->delimiter(',')
+      ->check(CLI::Validator(
+          [](std::string& v) {
+            return http::AccessGuard::validCidr(v) ? std::string() : "'" + v + "' is not an address or CIDR";
+          },
+          "CIDR", "Cidr"));
   cli.option("--summary-interval-ms", o.summary_interval_ms, "period of stats.summary (0 = --stats-interval-ms)")
       ->check(runtime::IntRange(0, 3'600'000));
   cli.option("--stale-after-ms", o.stale_after_ms, "a service silent this long is reported down")
@@ -55,29 +65,22 @@ void StatsService::take(const bus::Received& m) {
 
 void StatsService::start(service::Runtime& rt) {
   runtime_ = &rt;
-  if (!options_.connect.empty()) {
-    bus::TapSubscriberOptions t;
-    t.endpoints = options_.connect;
-    t.topic_prefixes = {"stats."};
-    rt.tapInput(t, [this](bus::Received&& m) { take(m); }, "--connect");
-  }
-  if (!options_.intake.empty()) {
-    bus::TapSubscriberOptions t;
-    t.bind = {options_.intake};
-    t.topic_prefixes = {"stats."};
-    rt.tapInput(t, [this](bus::Received&& m) { take(m); }, "--intake");
-  }
-  bus::PublisherOptions po;
-  po.producer_id = "stats." + rt.instance();
-  po.tap_endpoint = options_.pub;
-  publisher_ = &rt.publisher(po, "--pub");
+  // HTTP first: what can fail on configuration fails before anything is bound or logged.
   if (!options_.http.empty()) {
     http::ServerOptions ho;
     ho.listen = options_.http;
     try {
       http_ = std::make_unique<http::Server>(rt.io(), ho);
     } catch (const std::exception& e) {
-      throw runtime::ConfigError("--http", std::string("cannot listen on ") + options_.http + ": " + e.what());
+      throw runtime::ConfigError("--http", e.what());
+    }
+    if (!options_.http_tokens.empty() || !options_.http_allow.empty()) {
+      http::AccessOptions ao;
+      ao.tokens = options_.http_tokens;
+      ao.allow = options_.http_allow;
+      if (!options_.http_token_healthz) ao.open_paths = {"/healthz"};
+      guard_ = std::make_unique<http::AccessGuard>(ao);
+      http_->guard([this](const http::Request& r) { return guard_->check(r); });
     }
     http_->get("/metrics", [this](const http::Request&) {
       aggregator_.setOwnCounter("bad_payloads", bad_payloads_);
@@ -95,6 +98,22 @@ void StatsService::start(service::Runtime& rt) {
       return res;
     });
   }
+  if (!options_.connect.empty()) {
+    bus::TapSubscriberOptions t;
+    t.endpoints = options_.connect;
+    t.topic_prefixes = {"stats."};
+    rt.tapInput(t, [this](bus::Received&& m) { take(m); }, "--connect");
+  }
+  if (!options_.intake.empty()) {
+    bus::TapSubscriberOptions t;
+    t.bind = {options_.intake};
+    t.topic_prefixes = {"stats."};
+    rt.tapInput(t, [this](bus::Received&& m) { take(m); }, "--intake");
+  }
+  bus::PublisherOptions po;
+  po.producer_id = "stats." + rt.instance();
+  po.tap_endpoint = options_.pub;
+  publisher_ = &rt.publisher(po, "--pub");
   const int summary_ms = options_.summary_interval_ms > 0 ? options_.summary_interval_ms : rt.options().stats_interval_ms;
   rt.every(std::chrono::milliseconds(std::max(summary_ms, 10)), [this] {
     v1::StatsSummary summary = aggregator_.summary(Clock::now());
