@@ -11,6 +11,7 @@
 
 #include "bus/stats_report.h"
 #include "bus/topics.h"
+#include "http/access.h"
 #include "http/server.h"
 #include "runtime/sha256.h"
 
@@ -87,6 +88,18 @@ void RelayService::start(service::Runtime& rt) {
       http_ = std::make_unique<http::Server>(rt.io(), ho);
     } catch (const std::exception& e) {
       throw runtime::ConfigError("--http", "cannot listen on " + config_.http + ": " + e.what());
+    }
+    if (!config_.http_tokens.empty() || !config_.http_allow.empty()) {
+      http::AccessOptions ao;
+      ao.tokens = config_.http_tokens;
+      ao.allow = config_.http_allow;
+      if (!config_.http_token_healthz) ao.open_paths = {"/healthz"};
+      try {
+        guard_ = std::make_unique<http::AccessGuard>(ao);
+      } catch (const std::exception& e) {
+        throw runtime::ConfigError("--http-allow", e.what());
+      }
+      http_->guard([this](const http::Request& r) { return guard_->check(r); });
     }
     http_->get("/metrics", [this](const http::Request&) {
       http::Response res;

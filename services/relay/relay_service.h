@@ -27,6 +27,7 @@
 #include "service/runtime.h"
 
 namespace emwin::http {
+class AccessGuard;
 class Server;
 }
 
@@ -73,6 +74,7 @@ class RelayService : public service::Service {
   std::shared_ptr<spdlog::logger> log_;
   std::unique_ptr<RelayServer> server_;
   std::unique_ptr<http::Server> http_;
+  std::unique_ptr<http::AccessGuard> guard_;
   bus::TapSubscriber* tap_ = nullptr;
   emwin::bus::v1::Segment segment_;     // reused
   emwin::bus::v1::CompletedFile file_;  // reused

@@ -363,6 +363,40 @@ TEST(RelayClients, RelayRestartDownstreamReconnectsAndUpstreamLosesNothing) {
   EXPECT_EQ(chain.relay().countLines(std::regex("logged on as"), Stream::kStderr), 1u);
 }
 
+TEST(RelayProcess, HttpNamesClientsOnlyToTokenHoldersAndHealthzStaysOpen) {
+  const int port = freeTcpPort();
+  const int http = freeTcpPort();
+  Process relay(ProcessSpec{relayBinary(),
+                            {"--listen", "127.0.0.1:" + std::to_string(port), "--connect",
+                             "tcp://127.0.0.1:" + std::to_string(freeTcpPort()), "--http",
+                             "127.0.0.1:" + std::to_string(http), "--http-token", "s3cret"},
+                            {}, {}, {}, "relay-http"});
+  ASSERT_TRUE(relay.waitForLine(std::regex("listening on"), 10s * kSlow, Stream::kStderr)) << relay.text(Stream::kStderr);
+  TestClient c(port);
+  ASSERT_TRUE(c.logon("private@example.org", qbt::Version::kV1));
+  httplib::Client client("127.0.0.1", http);
+  client.set_connection_timeout(2);
+  auto anonymous = client.Get("/clients");
+  ASSERT_TRUE(anonymous);
+  EXPECT_EQ(anonymous->status, 401);
+  EXPECT_EQ(anonymous->body.find("private@example.org"), std::string::npos);
+  auto metrics = client.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_EQ(metrics->status, 401);
+  auto health = client.Get("/healthz");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+  client.set_bearer_token_auth("s3cret");
+  std::string body;
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        auto r = client.Get("/clients");
+        body = r ? r->body : "";
+        return r && r->status == 200 && body.find("private@example.org") != std::string::npos;
+      },
+      10s));
+}
+
 TEST(RelayProcess, BadConfigurationIsOneLineNamingTheOptionAndExitTwo) {
   // A port in use: held here by a listening socket.
   const int busy_fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -392,6 +426,7 @@ TEST(RelayProcess, BadConfigurationIsOneLineNamingTheOptionAndExitTwo) {
       {{"--listen", "127.0.0.1"}, "--listen"},
       {{"--listen", free_listen, "--connect", "not-an-endpoint"}, "--connect"},
       {{"--listen", free_listen, "--feed", "files", "--include-upstream-list"}, "--include-upstream-list"},
+      {{"--listen", free_listen, "--http", "127.0.0.1:0", "--http-allow", "10.0.0.0/99"}, "--http-allow"},
   };
   for (const Case& c : cases) {
     Process p(ProcessSpec{relayBinary(), c.args, {}, {}, {}, "relay-badcfg"});
