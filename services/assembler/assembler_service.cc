@@ -1,7 +1,5 @@
 #include "assembler_service.h"
 
-#include <filesystem>
-
 #include "bus/publisher.h"
 #include "bus/topics.h"
 #include "mapping/mapping.h"
@@ -11,19 +9,11 @@ namespace v1 = emwin::bus::v1;
 
 void addAssemblerOptions(runtime::Cli& cli, AssemblerOptions& o) {
   cli.option("--connect", o.connect, "ingest's pipeline endpoint")->check(runtime::ConnectEndpoint());
-  cli.option("--pub", o.pub, "tap endpoint (PUB bind)")->check(runtime::BindEndpoint());
-  cli.option("--pipe", o.pipe, "pipeline endpoint (ROUTER bind)")->check(runtime::BindEndpoint());
+  service::addProducerOptions(cli, o.producer, "files");
   cli.option("--group", o.group, "our consumer group at ingest (replicas share the segments)")
       ->check(runtime::NonEmpty());
   cli.option("--state-dir", o.state_dir, "replay position and the downstream groups known (kept across restarts)")
       ->check(runtime::WritableDir());
-  cli.option("--hwm", o.hwm, "files queued per downstream group before input pauses")
-      ->check(runtime::UIntRange(1, 1'000'000));
-  cli.option("--tap-hwm", o.tap_hwm, "tap send high-water mark (messages per subscriber)")
-      ->check(runtime::IntRange(1, 10'000'000));
-  cli.option("--retention", o.retention, "files kept for REPLAY (at most)")->check(runtime::UIntRange(1, 10'000'000));
-  cli.option("--retention-mb", o.retention_mb, "megabytes of files kept for REPLAY (at most)")
-      ->check(runtime::UIntRange(1, 65536));
   cli.option("--credit", o.credit,
              "segments in flight from ingest; also bounds partial files (the largest products need ~400)")
       ->check(runtime::UIntRange(64, 1u << 20));
@@ -49,20 +39,7 @@ std::string AssemblerService::pipelineEndpoint() const {
 void AssemblerService::start(service::Runtime& rt) {
   runtime_ = &rt;
   const auto& log = rt.log();
-  runtime::checkWritableDir("--state-dir", options_.state_dir);
-  std::error_code ec;
-  std::filesystem::create_directories(options_.state_dir, ec);
-  if (ec) throw runtime::ConfigError("--state-dir", "cannot create '" + options_.state_dir + "': " + ec.message());
-  bus::PublisherOptions po;
-  po.producer_id = "assembler." + rt.instance();
-  po.tap_endpoint = options_.pub;
-  po.pipeline_endpoint = options_.pipe;
-  po.pipeline_hwm = options_.hwm;
-  po.tap_send_hwm = options_.tap_hwm;
-  po.retention_messages = options_.retention;
-  po.retention_bytes = options_.retention_mb << 20;
-  po.state_dir = options_.state_dir;
-  publisher_ = &rt.publisher(po);
+  publisher_ = &rt.publisher(options_.producer, rt.stateDir("--state-dir", options_.state_dir));
   publisher_->setSettledHandler([this](std::uint64_t seq) { onSettled(seq); });
 
   assembly::Options ao;

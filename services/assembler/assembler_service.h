@@ -34,14 +34,9 @@ namespace emwin::services {
 // Options of emwin-assembler (flags; env EMWIN_<FLAG>).
 struct AssemblerOptions {
   std::string connect = "tcp://127.0.0.1:5611";  // ingest pipeline endpoint
-  std::string pub = "tcp://*:5602";              // tap endpoint
-  std::string pipe = "tcp://*:5612";             // pipeline endpoint
+  service::ProducerOptions producer = service::ProducerOptions::at("tcp://*:5602", "tcp://*:5612");  // tap, pipeline, hwm, retention
   std::string group = "assembler";               // our consumer group at ingest
   std::string state_dir = "./var/assembler";     // replay position and known downstream groups
-  std::size_t hwm = 1000;                        // files queued per downstream group before input pauses
-  int tap_hwm = 10000;
-  std::size_t retention = 20000;                 // files kept for REPLAY (at most)
-  std::size_t retention_mb = 8;                  // megabytes of files kept for REPLAY (at most)
   // Segments in flight to us. Stored and not yet settled segments stay
   // unacknowledged, so this also bounds partial-file memory (cap = credit - 64
   // blocks, ~2 MB by default: several times the largest product on the feed;

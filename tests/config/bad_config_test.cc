@@ -74,6 +74,8 @@ const char* kTail = "tools/tail/emwin-tail";
 const char* kInspect = "tools/inspect/emwin-inspect";
 const char* kExample = "examples/subscribers/cpp/emwin-example-subscriber";
 const char* kSink = "examples/sink/emwin-example-sink";
+const char* kClassify = "tools/classify/emwin-classify";
+const char* kKeygen = "tools/keygen/emwin-keygen";
 
 // Ports that cannot collide with anything: every row fails before binding them.
 std::vector<std::string> free(const std::string& flag) { return {flag, "tcp://127.0.0.1:" + std::to_string(freeTcpPort())}; }
@@ -161,6 +163,12 @@ std::vector<Row> rows() {
       {"InspectMissingFile", kInspect, {f.dir + "/nope.bin"}, "capture"},
       {"ExampleSubscriberQueueZero", kExample, {"--max-queue", "0"}, "--max-queue"},
       {"ExampleSinkConnectStar", kSink, {"--connect", "tcp://*:5612"}, "--connect"},
+      {"ClassifyDistanceNegative", kClassify, {"--distance-km", "-5", f.file}, "--distance-km"},
+      {"ClassifyAtNonsense", kClassify, {"--active", "--at", "yesterday-ish", f.file}, "--at"},
+      {"ClassifyPointOutOfRange", kClassify, {"--active", "--point", "99,0", f.file}, "--point"},
+      {"KeygenNoDir", kKeygen, {"--init"}, "--dir"},
+      {"KeygenDirUnderProc", kKeygen, {"--dir", "/proc/emwin-keys", "--init"}, "--dir"},
+      {"KeygenBadName", kKeygen, {"--dir", f.dir + "/keys", "bad/name"}, "name"},
   };
 }
 
