@@ -6,7 +6,8 @@
 #     cached);
 #  3. builds emwin-bus (and emwin-prometheus), `docker-compose up -d` (sim-fed), waits for every
 #     container to be healthy, checks that products land in the output volume and that alerts
-#     are published (tap and JSON log), that Prometheus scrapes emwin-stats, then scales
+#     are published (tap and JSON log), that the relay serves segments to a ByteBlaster client
+#     (an emwin-ingest logged on to it), that Prometheus scrapes emwin-stats, then scales
 #     disk-writer to 3 and checks that the replicas share the new files, each written exactly
 #     once; finally tears down everything it made (containers, network, volumes) on any exit.
 # Knobs: EMWIN_TEST_PROJECT (compose project, default emwinci), EMWIN_TEST_TIMEOUT_S (per wait,
@@ -48,7 +49,7 @@ export EMWIN_DISK_WRITER_LOG_LEVEL=debug   # each write is logged: "wrote <path>
 export EMWIN_ASSEMBLER_ARGS="${EMWIN_ASSEMBLER_ARGS:---dedupe-window-s 10}"
 export EMWIN_PUBLISH_IP=127.0.0.1
 for p in INGEST_TAP INGEST_PIPE ASSEMBLER_TAP ASSEMBLER_PIPE ALERT_TAP ALERT_PIPE \
-         STATS_PUB STATS_INTAKE METRICS PROMETHEUS; do
+         STATS_PUB STATS_INTAKE METRICS PROMETHEUS RELAY; do
   export "EMWIN_PORT_$p="
 done
 profiles=()
@@ -232,6 +233,24 @@ if wait_for "alert log" has_alert_lines; then
   pass "alert log has $(alert_lines) JSON lines"
 else
   fail "alert log empty"
+fi
+
+# The relay serves the feed: an emwin-ingest inside the relay's container logs on to it and
+# publishes what it decodes on a tap of its own, where emwin-tail must see segments.
+relay_serves() {
+  compose exec -T relay bash -c '
+    emwin-ingest --server 127.0.0.1:2211 --email ci@example.com --state-dir /tmp/relay-check \
+      --pub tcp://127.0.0.1:5701 --pipe tcp://127.0.0.1:5711 --log-level warn &
+    ingest=$!
+    emwin-tail --connect tcp://127.0.0.1:5701 --topic seg. --count 5 --timeout-s 90
+    kill -TERM "$ingest"; wait "$ingest"' >"$workdir/relay.txt" 2>"$workdir/relay.err" || true
+  [ "$(grep -c '^[0-9].* seg\.' "$workdir/relay.txt")" -ge 5 ]
+}
+if relay_serves; then
+  pass "relay serves the feed to a ByteBlaster client: $(grep -m1 '^[0-9].* seg\.' "$workdir/relay.txt")"
+else
+  cat "$workdir/relay.txt" "$workdir/relay.err" >&2
+  fail "no segments through the relay"
 fi
 
 if [ "$with_prom" = 1 ]; then

@@ -76,6 +76,7 @@ const char* kExample = "examples/subscribers/cpp/emwin-example-subscriber";
 const char* kSink = "examples/sink/emwin-example-sink";
 const char* kClassify = "tools/classify/emwin-classify";
 const char* kKeygen = "tools/keygen/emwin-keygen";
+const char* kRelay = "services/relay/emwin-relay";
 
 // Ports that cannot collide with anything: every row fails before binding them.
 std::vector<std::string> free(const std::string& flag) { return {flag, "tcp://127.0.0.1:" + std::to_string(freeTcpPort())}; }
@@ -146,6 +147,12 @@ std::vector<Row> rows() {
       {"StatsEnvHttpColons", kStats, join({free("--pub"), free("--intake")}), "--http", {{"EMWIN_HTTP", "::::"}}},
       {"StatsHttpPortInUse", kStats, join({free("--pub"), free("--intake"), {"--http", f.hostInUse()}}), "--http"},
       {"StatsIntakePortInUse", kStats, join({free("--pub"), {"--intake", f.inUse(), "--http", ""}}), "--intake"},
+      // --- emwin-relay (more in tests/relay: RelayProcess.BadConfiguration*)
+      {"RelayListenPortInUse", kRelay, {"--listen", f.hostInUse()}, "--listen"},
+      {"RelayAllowHostBitsSet", kRelay, {"--listen", "127.0.0.1:0", "--allow", "10.1.0.0/8"}, "--allow"},
+      {"RelayServerListEntryWithoutPort", kRelay, {"--listen", "127.0.0.1:0", "--server-list", "a.example.org"},
+       "--server-list"},
+      {"RelayClientQueueTooSmall", kRelay, {"--listen", "127.0.0.1:0", "--client-queue-kb", "16"}, "--client-queue-kb"},
       // --- emwin-sim
       {"SimManifestInMissingDir", kSim,
        {"--listen", "127.0.0.1:0", "--products", corpus + "/products", "--manifest", f.dir + "/missing/m.jsonl"},

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "qbt/encoder.h"
+#include "qbt/logon.h"
 #include "runtime/sha256.h"
 
 namespace emwin::sim {
@@ -20,7 +21,6 @@ using Clock = std::chrono::steady_clock;
 using asio::ip::tcp;
 
 constexpr std::size_t kBatchBytes = 64 * 1024;
-constexpr std::string_view kLogonMarker = "ByteBlast Client";
 
 std::string versionName(qbt::Version v) { return v == qbt::Version::kV2 ? "V2" : "V1"; }
 
@@ -160,48 +160,22 @@ class Session : public std::enable_shared_from_this<Session> {
         self->close(ec == asio::error::eof ? "client_closed" : "read_error");
         return;
       }
-      std::vector<std::uint8_t> bytes(self->rbuf_.begin(), self->rbuf_.begin() + static_cast<std::ptrdiff_t>(n));
-      qbt::xorInPlace(bytes);
-      self->logon_buf_.append(bytes.begin(), bytes.end());
-      self->parseLogons();
+      std::vector<qbt::Logon> logons;
+      self->logon_parser_.feed(std::span<const std::uint8_t>(self->rbuf_.data(), n), logons);
+      for (const auto& logon : logons) self->onLogon(logon);
       self->read();
     });
   }
 
-  void parseLogons() {
-    while (true) {
-      auto pos = logon_buf_.find(kLogonMarker);
-      if (pos == std::string::npos) {
-        if (logon_buf_.size() > 4096) logon_buf_.erase(0, logon_buf_.size() - kLogonMarker.size());
-        return;
-      }
-      logon_buf_.erase(0, pos);
-      auto next = logon_buf_.find(kLogonMarker, kLogonMarker.size());
-      std::size_t end = std::string::npos;
-      for (std::string_view suffix : {"|V1", "|V2"}) {
-        auto s = logon_buf_.find(suffix, kLogonMarker.size());
-        if (s != std::string::npos && (next == std::string::npos || s < next)) end = std::min(end, s + 3);
-      }
-      if (end == std::string::npos) end = next;
-      if (end == std::string::npos) {
-        if (logon_buf_.size() > 1024) logon_buf_.clear();  // never completes: drop
-        return;
-      }
-      std::string text = logon_buf_.substr(0, end);
-      logon_buf_.erase(0, end);
-      onLogon(text);
-    }
-  }
-
-  void onLogon(const std::string& text) {
+  void onLogon(const qbt::Logon& logon) {
     ++logons_;
     ++server_.stats().logons;
     last_logon_ = Clock::now();
     std::string printable;
-    for (char c : text) printable.push_back((c >= 0x20 && c < 0x7f && c != '"') ? c : '?');
+    for (char c : logon.text) printable.push_back((c >= 0x20 && c < 0x7f && c != '"') ? c : '?');
     server_.emit("logon client=" + std::to_string(id_) + " n=" + std::to_string(logons_) + " text=\"" + printable +
                  "\"");
-    if (!streaming_) startStreaming(text.ends_with("|V2") ? qbt::Version::kV2 : qbt::Version::kV1);
+    if (!streaming_) startStreaming(logon.version);
   }
 
   void checkRelogon() {
@@ -536,7 +510,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::mt19937_64 rng_;
   const bool faults_on_;
   std::array<std::uint8_t, 4096> rbuf_{};
-  std::string logon_buf_;
+  qbt::LogonParser logon_parser_;
   Clock::time_point last_logon_{};
   std::uint64_t logons_ = 0;
   bool streaming_ = false;
