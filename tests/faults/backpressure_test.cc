@@ -59,8 +59,12 @@ TEST(Backpressure, ServerClosingWhileIngestIsPausedLosesNothingThatReachedItsSoc
   const Batch batch = makeBatch(250);
   std::atomic<int> served{0};
   std::atomic<bool> all_written{false};
+  std::atomic<RawServer*> server_ptr{nullptr};
   RawServer server([&](int fd, const std::atomic<bool>& stop) {
     if (served.fetch_add(1) == 0) {
+      // As a real server: the logon is read before the stream starts (a socket
+      // closed with unread bytes would itself reset the connection).
+      while ((server_ptr.load() == nullptr || server_ptr.load()->bytesReceived() == 0) && !stop.load()) std::this_thread::sleep_for(1ms);
       const int sndbuf = 1 << 20;  // the kernel caps it at net.core.wmem_max (doubled)
       ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
       all_written = writeAll(fd, batch.wire, stop);  // lands in the two kernels' buffers
@@ -68,17 +72,26 @@ TEST(Backpressure, ServerClosingWhileIngestIsPausedLosesNothingThatReachedItsSoc
     }
     while (!stop.load()) std::this_thread::sleep_for(10ms);  // later connections: an idle server
   });
+  server_ptr = &server;
   Pipeline p("bp-close");
   p.writer_args = {"--slow-ms", "15", "--credit", "1"};
-  p.assembler_args = {"--hwm", "4"};
+  p.assembler_args = {"--hwm", "4", "--credit", "64"};  // a small window: ingest itself must pause
   p.startWriter("writer-bp-close");
   p.startAssembler("assembler-bp-close");
   p.startIngest(server.address(), {"--hwm", "8", "--logon-interval-s", "1", "--rcvbuf", "131072",
                                    "--watchdog-s", "600"});
+  zmq::context_t ctx;
+  StatsWatch stats(ctx, {p.ing_pub}, "");
   ASSERT_TRUE(waitUntil([&] { return all_written.load(); }, 20s * kSlow)) << "the server could not write its batch";
   const bool landed = waitUntil([&] { return present(p.out, batch.shas) == batch.shas.size(); }, 30s * kSlow);
   EXPECT_TRUE(landed) << present(p.out, batch.shas) << " of " << batch.shas.size() << " products on disk\n"
                       << p.ingest->text(Stream::kStderr).substr(0, 4000);
+  // The scenario really happened: ingest paused and held a re-logon back.
+  const auto s = stats.waitFor(
+      "ingest", [](const auto& st) { return counter(st, "logons_deferred") >= 1 && counter(st, "backpressure_pauses") >= 1; },
+      10s);
+  EXPECT_GE(counter(s, "backpressure_pauses"), 1u);
+  EXPECT_GE(counter(s, "logons_deferred"), 1u);
   std::printf("[ measure ] server closed during backpressure: %zu of %zu products delivered\n",
               present(p.out, batch.shas), batch.shas.size());
 }
@@ -95,22 +108,29 @@ TEST(Backpressure, IngestHeldByAFullPipelineStopsWithinASecondOfSigterm) {
   Pipeline p("bp-stop");
   p.startIngest(server.address(), {"--hwm", "10"});
   zmq::context_t ctx;
+  // The tap joins first (ingest's stats reach it), then the stuck consumer lets ingest start.
+  bus::SubscriberOptions t;
+  t.mode = bus::Mode::kTap;
+  t.endpoints = {p.ing_pub};
+  t.topic_prefixes = {"seg.", "stats."};
+  bus::Subscriber tap(ctx, t);
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        auto m = tap.receive(20ms);
+        return m && m->topic.rfind("stats.", 0) == 0;
+      },
+      10s * kSlow));
   bus::SubscriberOptions o;
   o.mode = bus::Mode::kPipeline;
   o.endpoints = {p.ing_pipe};
   o.group = "stuck";
   o.credit_window = 1;
   bus::Subscriber stuck(ctx, o);
-  bus::SubscriberOptions t;
-  t.mode = bus::Mode::kTap;
-  t.endpoints = {p.ing_pub};
-  t.topic_prefixes = {"seg."};
-  bus::Subscriber tap(ctx, t);
   std::size_t tapped = 0;
   // hwm 10 + 1 in flight: ingest has published all it can; it is now held.
   ASSERT_TRUE(waitUntil(
       [&] {
-        while (tap.receive(0ms)) ++tapped;
+        while (auto m = tap.receive(0ms)) tapped += m->topic.rfind("seg.", 0) == 0 ? 1 : 0;
         stuck.keepAlive();
         return tapped >= 11;
       },

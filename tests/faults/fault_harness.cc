@@ -61,12 +61,14 @@ void RawServer::acceptLoop() {
     ++connections_;
     workers_.emplace_back([this, fd] {
       std::atomic<bool> reader_stop{false};
-      std::thread reader([fd, &reader_stop] {  // discard logons so the client never blocks
+      std::thread reader([this, fd, &reader_stop] {  // discard logons so the client never blocks
         char buf[4096];
         while (!reader_stop.load()) {
           pollfd p{fd, POLLIN, 0};
           if (::poll(&p, 1, 20) <= 0) continue;
-          if (::recv(fd, buf, sizeof buf, 0) <= 0) break;
+          const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+          if (n <= 0) break;
+          bytes_received_ += static_cast<std::uint64_t>(n);
         }
       });
       serve_(fd, stop_);

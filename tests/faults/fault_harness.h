@@ -50,6 +50,8 @@ class RawServer {
   int port() const noexcept { return port_; }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   int connections() const noexcept { return connections_.load(); }
+  // Bytes read from clients so far (their logons), over all connections.
+  std::uint64_t bytesReceived() const noexcept { return bytes_received_.load(); }
 
  private:
   void acceptLoop();
@@ -58,6 +60,7 @@ class RawServer {
   int port_ = 0;
   std::atomic<bool> stop_{false};
   std::atomic<int> connections_{0};
+  std::atomic<std::uint64_t> bytes_received_{0};
   std::thread thread_;
   std::vector<std::thread> workers_;
 };

@@ -17,6 +17,7 @@
 #include <zmq.hpp>
 
 #include "assembly/assembler.h"
+#include "mapping/mapping.h"
 #include "bus/bus.h"
 #include "emwin/bus/v1/control.pb.h"
 #include "emwin/bus/v1/file.pb.h"
@@ -35,22 +36,6 @@ struct NullSink : emwin::assembly::AssemblerCallbacks {
   void onEviction(const emwin::assembly::Eviction&) override {}
 };
 
-// Same acceptance rule as AssemblerService::Impl::toSegment (services/assembler).
-bool toSegment(const v1::Segment& m, emwin::qbt::Segment& out) {
-  if (m.data().size() != emwin::qbt::kBlockSize) return false;
-  out.filename = m.filename();
-  out.block_number = m.block_number();
-  out.total_blocks = m.total_blocks();
-  out.declared_checksum = m.declared_checksum();
-  out.fd_unix_s = m.fd_unix_s();
-  out.fd_text = m.fd_text();
-  out.version = m.version() == v1::PROTOCOL_VERSION_V2 ? emwin::qbt::Version::kV2 : emwin::qbt::Version::kV1;
-  std::memcpy(out.data.data(), m.data().data(), emwin::qbt::kBlockSize);
-  out.stream_offset = m.stream_offset();
-  out.is_fill = m.filename() == "FILLFILE.TXT";
-  return true;
-}
-
 void segment(const std::string& bytes) {
   static NullSink sink;
   static emwin::assembly::Assembler assembler([] {
@@ -60,7 +45,7 @@ void segment(const std::string& bytes) {
   }(), sink);
   v1::Segment m;
   emwin::qbt::Segment s;
-  if (!m.ParseFromString(bytes) || !toSegment(m, s)) return;
+  if (!m.ParseFromString(bytes) || !emwin::mapping::fromMessage(m, s)) return;  // what the assembler runs
   assembler.add(s, m.source());
 }
 

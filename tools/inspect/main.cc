@@ -1,9 +1,8 @@
 // emwin-inspect: offline look at a raw ByteBlaster capture (still XOR-ed).
 // Runs the bytes through the QBT decoder and the file assembler and prints one
 // JSON object per line: segment, bad_frame, server_list, file, partial, and a
-// final summary. Exit 0 on success (bad frames are data, not errors), 2 when
-// the capture cannot be read, 1 on bad flags.
-#include <CLI/CLI.hpp>
+// final summary. Exit 0 on success (bad frames are data, not errors), 2 on a
+// bad option or a capture that cannot be read (one line naming it).
 #include <nlohmann/json.hpp>
 
 #include <chrono>
@@ -19,6 +18,7 @@
 #include "assembly/assembler.h"
 #include "qbt/decoder.h"
 #include "qbt/encoder.h"
+#include "runtime/cli.h"
 #include "runtime/log.h"
 
 namespace {
@@ -170,33 +170,27 @@ class Inspector : public qbt::DecoderCallbacks, public assembly::AssemblerCallba
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"emwin-inspect: decode and assemble a raw ByteBlaster capture, one JSON object per line"};
   std::string path;
   std::size_t chunk = 1 << 20;
   bool no_assembly = false;
   std::string log_level = "error";
-  app.add_option("capture", path, "raw wire capture (XOR-ed as received)")->required();
-  app.add_option("--chunk", chunk, "feed the decoder N bytes at a time")->check(CLI::Range(std::size_t{1}, std::size_t{1} << 30));
-  app.add_flag("--no-assembly", no_assembly, "print segments, bad frames and server lists only");
-  app.add_option("--log-level", log_level, "log level on stderr (trace..off)");
+  runtime::Cli cli("emwin-inspect", "emwin-inspect: decode and assemble a raw ByteBlaster capture, one JSON object per line");
+  cli.app().add_option("capture", path, "raw wire capture (XOR-ed as received)")->required()->check(runtime::ReadableFile());
+  cli.option("--chunk", chunk, "feed the decoder N bytes at a time", "")->check(runtime::UIntRange(1, std::size_t{1} << 30));
+  cli.flag("--no-assembly", no_assembly, "print segments, bad frames and server lists only", "");
+  cli.option("--log-level", log_level, "log level on stderr", "EMWIN_LOG_LEVEL")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  if (auto code = cli.parse(argc, argv)) return *code;
+  runtime::setLogLevel(log_level);
+  std::vector<std::uint8_t> wire;
   try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e);
-  }
-  if (!runtime::setLogLevel(log_level)) {
-    std::cerr << "emwin-inspect: unknown log level '" << log_level << "'\n";
-    return 1;
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    std::cerr << "emwin-inspect: cannot read '" << path << "'\n";
-    return 2;
-  }
-  std::vector<std::uint8_t> wire((std::istreambuf_iterator<char>(in)), {});
-  if (in.bad()) {
-    std::cerr << "emwin-inspect: error reading '" << path << "'\n";
-    return 2;
+    std::ifstream in;
+    in.exceptions(std::ios::badbit);
+    in.open(path, std::ios::binary);
+    if (!in) return cli.fail(runtime::ConfigError("capture", "cannot read '" + path + "'"));
+    wire.assign(std::istreambuf_iterator<char>(in), {});
+  } catch (const std::exception& e) {
+    return cli.fail(runtime::ConfigError("capture", "error reading '" + path + "': " + e.what()));
   }
   std::ios::sync_with_stdio(false);
   Inspector inspector(wire, !no_assembly, "replay:" + path);

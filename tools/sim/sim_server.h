@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include <asio.hpp>
+#include "service/asio.h"
 
 #include "products.h"
 #include "qbt/encoder.h"

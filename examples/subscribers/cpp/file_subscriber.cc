@@ -13,10 +13,9 @@
 #include <iostream>
 #include <thread>
 
-#include <CLI/CLI.hpp>
-
 #include "bus/subscribe.h"
 #include "emwin/bus/v1/file.pb.h"
+#include "runtime/cli.h"
 #include "runtime/signals.h"
 
 int main(int argc, char** argv) {
@@ -24,14 +23,16 @@ int main(int argc, char** argv) {
   std::vector<std::string> topics;
   bool tap = false;
   std::size_t count = 0, max_queue = 16;
-  CLI::App app{"emwin example subscriber: prints completed files"};
-  app.add_option("--connect", connect, "assembler pipeline (or tap, with --tap) endpoint")->capture_default_str();
-  app.add_option("--topic", topics, "topic prefix, e.g. file.TXT. (repeatable; default all)");
-  app.add_option("--group", group, "consumer group on the pipeline path")->capture_default_str();
-  app.add_flag("--tap", tap, "use the best-effort tap instead of the reliable pipeline");
-  app.add_option("--count", count, "exit after N files (0 = run until Ctrl-C)");
-  app.add_option("--max-queue", max_queue, "files buffered before backpressure")->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
+  emwin::runtime::Cli cli("emwin-example-subscriber", "emwin example subscriber: prints completed files");
+  cli.option("--connect", connect, "assembler pipeline (or tap, with --tap) endpoint")
+      ->check(emwin::runtime::ConnectEndpoint());
+  cli.option("--topic", topics, "topic prefix, e.g. file.TXT. (repeatable; default all)")->delimiter(',');
+  cli.option("--group", group, "consumer group on the pipeline path")->check(emwin::runtime::NonEmpty());
+  cli.flag("--tap", tap, "use the best-effort tap instead of the reliable pipeline");
+  cli.option("--count", count, "exit after N files (0 = run until Ctrl-C)");
+  cli.option("--max-queue", max_queue, "files buffered before backpressure")
+      ->check(emwin::runtime::UIntRange(1, 1'000'000));
+  if (auto code = cli.parse(argc, argv)) return *code;
 
   emwin::bus::SubscriberOptions options;
   options.mode = tap ? emwin::bus::Mode::kTap : emwin::bus::Mode::kPipeline;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <stdexcept>
+#include <system_error>
 
 #include "runtime/log.h"
 
@@ -285,10 +286,11 @@ Server::Server(asio::io_context& io, ServerOptions options) : impl_(std::make_sh
   const auto address = asio::ip::make_address(host, ec);
   if (ec) throw std::invalid_argument("bad address '" + host + "' in '" + listen + "'");
   const tcp::endpoint endpoint(address, static_cast<unsigned short>(port));
-  impl_->acceptor.open(endpoint.protocol());
-  impl_->acceptor.set_option(asio::socket_base::reuse_address(true));
-  impl_->acceptor.bind(endpoint);  // throws std::system_error (address in use)
-  impl_->acceptor.listen(asio::socket_base::max_listen_connections);
+  impl_->acceptor.open(endpoint.protocol(), ec);
+  if (!ec) impl_->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) impl_->acceptor.bind(endpoint, ec);
+  if (!ec) impl_->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) throw std::system_error(ec.value(), std::system_category(), "cannot listen on " + listen);
   impl_->accept();
 }
 

@@ -55,29 +55,14 @@ void StatsService::take(const bus::Received& m) {
 
 void StatsService::start(service::Runtime& rt) {
   runtime_ = &rt;
-  if (!options_.connect.empty()) {
-    bus::TapSubscriberOptions t;
-    t.endpoints = options_.connect;
-    t.topic_prefixes = {"stats."};
-    rt.tapInput(t, [this](bus::Received&& m) { take(m); }, "--connect");
-  }
-  if (!options_.intake.empty()) {
-    bus::TapSubscriberOptions t;
-    t.bind = {options_.intake};
-    t.topic_prefixes = {"stats."};
-    rt.tapInput(t, [this](bus::Received&& m) { take(m); }, "--intake");
-  }
-  bus::PublisherOptions po;
-  po.producer_id = "stats." + rt.instance();
-  po.tap_endpoint = options_.pub;
-  publisher_ = &rt.publisher(po, "--pub");
+  // HTTP first: what can fail on configuration fails before anything is bound or logged.
   if (!options_.http.empty()) {
     http::ServerOptions ho;
     ho.listen = options_.http;
     try {
       http_ = std::make_unique<http::Server>(rt.io(), ho);
     } catch (const std::exception& e) {
-      throw runtime::ConfigError("--http", std::string("cannot listen on ") + options_.http + ": " + e.what());
+      throw runtime::ConfigError("--http", e.what());
     }
     http_->get("/metrics", [this](const http::Request&) {
       aggregator_.setOwnCounter("bad_payloads", bad_payloads_);
@@ -95,6 +80,22 @@ void StatsService::start(service::Runtime& rt) {
       return res;
     });
   }
+  if (!options_.connect.empty()) {
+    bus::TapSubscriberOptions t;
+    t.endpoints = options_.connect;
+    t.topic_prefixes = {"stats."};
+    rt.tapInput(t, [this](bus::Received&& m) { take(m); }, "--connect");
+  }
+  if (!options_.intake.empty()) {
+    bus::TapSubscriberOptions t;
+    t.bind = {options_.intake};
+    t.topic_prefixes = {"stats."};
+    rt.tapInput(t, [this](bus::Received&& m) { take(m); }, "--intake");
+  }
+  bus::PublisherOptions po;
+  po.producer_id = "stats." + rt.instance();
+  po.tap_endpoint = options_.pub;
+  publisher_ = &rt.publisher(po, "--pub");
   const int summary_ms = options_.summary_interval_ms > 0 ? options_.summary_interval_ms : rt.options().stats_interval_ms;
   rt.every(std::chrono::milliseconds(std::max(summary_ms, 10)), [this] {
     v1::StatsSummary summary = aggregator_.summary(Clock::now());
