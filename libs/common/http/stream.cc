@@ -166,14 +166,11 @@ class WsStream final : public StreamConnection {
   }
 
   void startWrite() override {
-    if (closed_ || writing_ || !ready_) return;
-    if (next_ >= batch_.size()) {
-      batch_.clear();
-      next_ = 0;
-      if (pending_.empty()) return;
-      batch_.swap(pending_);
-    }
-    inflight_ = std::move(batch_[next_++]);
+    if (closed_ || writing_ || !ready_ || pending_.empty()) return;
+    // One message per write (WebSocket frames); the queue is bounded, so
+    // taking from its front is cheap enough.
+    inflight_ = std::move(pending_.front());
+    pending_.erase(pending_.begin());
     const std::size_t bytes = inflight_->size();
     markWriting();
     ws_.async_write(asio::buffer(*inflight_), [s = self(), bytes](const beast::error_code& ec, std::size_t) {
@@ -199,8 +196,6 @@ class WsStream final : public StreamConnection {
   websocket::stream<beast::tcp_stream> ws_;
   BeastRequest request_;
   beast::flat_buffer read_buffer_;
-  std::vector<SharedText> batch_;  // taken from pending_, written one message at a time
-  std::size_t next_ = 0;
   SharedText inflight_;
 };
 
@@ -243,6 +238,10 @@ void StreamConnection::close(CloseReason reason) {
   if (closed_) return;
   closed_ = true;
   reason_ = reason;
+  for (const auto& m : pending_) {
+    queued_bytes_ -= std::min(m->size(), queued_bytes_);
+  }
+  queued_messages_ -= std::min(pending_.size(), queued_messages_);
   pending_.clear();
   shutdownTransport(reason);
   deliverClose();
