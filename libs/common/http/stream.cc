@@ -31,6 +31,7 @@ class SseStream final : public StreamConnection {
     asio::error_code ec;
     socket_.non_blocking(true, ec);
     socket_.set_option(tcp::no_delay(true), ec);
+    if (options_.socket_send_buffer > 0) socket_.set_option(asio::socket_base::send_buffer_size(options_.socket_send_buffer), ec);
     send(shareText(std::move(header)));
     waitReadable();
   }
@@ -115,6 +116,11 @@ class WsStream final : public StreamConnection {
 
   void begin(const HeaderList& headers) {
     beast::get_lowest_layer(ws_).expires_never();  // the websocket timeouts below take over
+    if (options_.socket_send_buffer > 0) {
+      asio::error_code ec;
+      beast::get_lowest_layer(ws_).socket().set_option(
+          asio::socket_base::send_buffer_size(options_.socket_send_buffer), ec);
+    }
     websocket::stream_base::timeout t{};
     t.handshake_timeout = std::chrono::seconds(10);
     t.idle_timeout = std::max<std::chrono::milliseconds>(options_.heartbeat * 2, std::chrono::seconds(2));

@@ -70,6 +70,7 @@ struct StreamOptions {
   std::chrono::milliseconds heartbeat{15000};     // SSE: a comment after this long idle (tick); WS: ping period
   std::size_t max_write_batch = 64;               // SSE: queued frames gathered into one write
   std::size_t max_client_message = 4096;          // WS: larger client messages close the stream
+  int socket_send_buffer = 0;                     // SO_SNDBUF in bytes (0 = the kernel's autotuning)
 };
 
 // The protocol of a stream.

@@ -81,6 +81,9 @@ void addGatewayOptions(runtime::Cli& cli, GatewayOptions& o) {
       ->check(runtime::UIntRange(1, 1'048'576));
   cli.option("--write-timeout-ms", o.write_timeout_ms, "a client write pending this long disconnects it")
       ->check(runtime::IntRange(100, 3'600'000));
+  cli.option("--client-sndbuf-kb", o.client_sndbuf_kb,
+             "kernel send buffer of each client socket, KiB (0 = autotuned; small values bound kernel memory)")
+      ->check(runtime::UIntRange(0, 65'536));
   cli.option("--heartbeat-ms", o.heartbeat_ms, "heartbeat on idle streams (SSE comment, WebSocket ping)")
       ->check(runtime::IntRange(100, 3'600'000));
   cli.option("--retention", o.retention, "events kept for Last-Event-ID resume")
@@ -322,6 +325,7 @@ void GatewayService::openStream(http::beast::tcp_stream&& stream, http::BeastReq
   so.max_queue_bytes = options_.client_queue_kb << 10;
   so.write_timeout = std::chrono::milliseconds(options_.write_timeout_ms);
   so.heartbeat = std::chrono::milliseconds(options_.heartbeat_ms);
+  so.socket_send_buffer = static_cast<int>(options_.client_sndbuf_kb << 10);
   http::HeaderList headers;
   if (!options_.cors.empty()) headers.emplace_back("Access-Control-Allow-Origin", options_.cors);
   std::shared_ptr<http::StreamConnection> s =

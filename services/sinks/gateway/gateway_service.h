@@ -45,6 +45,7 @@ struct GatewayOptions {
   std::size_t client_queue = 1024;              // messages queued per client before it is dropped
   std::size_t client_queue_kb = 4096;           // kilobytes queued per client before it is dropped
   int write_timeout_ms = 30000;                 // a client write pending this long drops the client
+  std::size_t client_sndbuf_kb = 0;             // SO_SNDBUF of client sockets, KiB (0 = kernel autotuning)
   int heartbeat_ms = 15000;                     // SSE comment / WebSocket ping on idle streams
   std::size_t retention = 10000;                // events kept for Last-Event-ID resume
   std::size_t retention_mb = 32;                // megabytes of events kept
