@@ -250,6 +250,14 @@ TEST(GatewayPipeline, FiltersResumeSlowClientsWebSocketFilesAndActiveAlerts) {
     EXPECT_EQ(ids(got), ids(want)) << c.query << ": got " << got.size() << ", want " << want.size();
     EXPECT_EQ(got.size(), ids(got).size()) << c.query << ": duplicates";
   }
+  // Stats snapshots have no id (not retained); the stats client got them and nothing else.
+  for (auto& c : filtered) {
+    if (c.query != "topic=stats.summary") continue;
+    EXPECT_GE(c.client->count("stats"), 1u);
+    EXPECT_EQ(c.client->count("stats") + c.client->count("hello"), c.client->of().size());
+    EXPECT_TRUE(c.client->of("stats")[0].id.empty());
+    EXPECT_TRUE(c.client->of("stats")[0].json()["services"].is_array());
+  }
   // Hand-checked: the point inside TOROAX-0's polygon gets that tornado warning and nothing else.
   for (auto& c : filtered) {
     if (c.query != "lat=41.3&lon=-95.65") continue;

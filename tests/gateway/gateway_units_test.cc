@@ -489,6 +489,28 @@ TEST_F(HubTest, CatchUpIsPacedByTheClientsQueueThenGoesLive) {
   for (int i = 1; i <= 101; ++i) EXPECT_EQ(k[i], "alert " + std::to_string(i));
 }
 
+TEST_F(HubTest, StatsSnapshotsGoLiveWithoutIdAndAreNotRetained) {
+  auto stats_client = stream();
+  auto alerts_client = stream();
+  Filter only_stats;
+  only_stats.topics = {"stats."};
+  Filter only_alerts;
+  only_alerts.topics = {"alert."};
+  hub_->attach(stats_client, only_stats, std::nullopt);
+  hub_->attach(alerts_client, only_alerts, std::nullopt);
+  EventFacts f;
+  f.topic = "stats.summary";
+  hub_->broadcast(EventKind::kStats, f, Json{{"services", Json::array()}});
+  publish(1);
+  stats_client->drain();
+  alerts_client->drain();
+  EXPECT_EQ(kinds(*stats_client), (std::vector<std::string>{"hello", "stats"}));
+  EXPECT_EQ(stats_client->written[1].find("id: "), std::string::npos);
+  EXPECT_EQ(kinds(*alerts_client), (std::vector<std::string>{"hello", "alert 1"}));  // the alert is event 1
+  EXPECT_EQ(hub_->log().size(), 1u);
+  EXPECT_EQ(hub_->stats().events[static_cast<std::size_t>(EventKind::kStats)], 1u);
+}
+
 TEST_F(HubTest, ALiveClientThatCannotKeepUpIsDroppedAndCounted) {
   auto slow = stream(8);
   auto fast = stream(8);

@@ -271,7 +271,7 @@ void GatewayService::onStats(Input& input, const bus::Received& m) {
   latest_stats_ = statsJson(summary);
   EventFacts facts;
   facts.topic = m.topic;
-  hub_->publish(EventKind::kStats, std::move(facts), latest_stats_);
+  hub_->broadcast(EventKind::kStats, facts, latest_stats_);
 }
 
 // ---------------------------------------------------------------- HTTP

@@ -129,6 +129,24 @@ EventPtr Hub::publish(EventKind kind, EventFacts facts, const Json& body) {
   return e;
 }
 
+void Hub::broadcast(EventKind kind, const EventFacts& facts, const Json& body) {
+  ++stats_.events[static_cast<std::size_t>(kind)];
+  Notice n;
+  bool built = false;
+  for (auto& c : clients_) {
+    if (c->catching_up || !c->stream->isOpen() || !c->filter.matches(facts)) continue;
+    if (!built) {
+      n = makeNotice(kindName(kind), body);
+      built = true;
+    }
+    const http::SharedText& m = c->sse ? n.sse : n.json;
+    if (c->stream->send(m)) {
+      ++stats_.deliveries;
+      stats_.delivered_bytes += m->size();
+    }
+  }
+}
+
 void Hub::tick(std::chrono::steady_clock::time_point now) {
   for (auto& c : clients_) c->stream->tick(now);
 }

@@ -72,6 +72,11 @@ class Hub {
   // Numbers, retains and fans out an event; returns it.
   EventPtr publish(EventKind kind, EventFacts facts, const Json& body);
 
+  // Fans out a snapshot that has no id and is not retained (the stats
+  // summary: each one is complete, the latest is all a resuming client
+  // needs), to live clients whose filter matches.
+  void broadcast(EventKind kind, const EventFacts& facts, const Json& body);
+
   // Heartbeats and write timeouts of every stream (call about once a second).
   void tick(std::chrono::steady_clock::time_point now);
 
