@@ -73,6 +73,35 @@ TEST(FileClassifier, TornadoWarningGivesOneAlertWithFileLink) {
   EXPECT_EQ(r.alerts[0].json_line.find('\n'), std::string::npos);
 }
 
+TEST(FileClassifier, TestMessageGoesToTheTestTopicWithItsMarking) {
+  FileClassifier classifier(FileClassifierOptions{.with_json = true});
+  FileResult r = classifier.classify(
+      fileOf("TORILX.TXT", test::readFile(std::string(EMWIN_CORPUS_DIR) + "/products/tornado_warning/TORILX.txt")));
+  ASSERT_EQ(r.alerts.size(), 1u);
+  EXPECT_EQ(r.alerts[0].topic, "test.alert.TO.W.KILX");
+  EXPECT_TRUE(r.alerts[0].alert.is_test());
+  EXPECT_EQ(r.alerts[0].alert.test_reason(), "VTEC class T");
+  EXPECT_EQ(r.alerts[0].alert.tier(), v1::PRIORITY_TIER_TEST);
+  EXPECT_EQ(nlohmann::json::parse(r.alerts[0].json_line).at("is_test"), true);
+}
+
+TEST(FileClassifier, AlertsCarryNamesPlacesAndParsedHvtec) {
+  FileClassifier classifier;
+  FileResult r = classifier.classify(fileOf(
+      "FLSSEW.TXT",
+      test::readFile(std::string(EMWIN_CORPUS_DIR) + "/products/flood_statement/FLS-FLSSEW_vtec1970.txt")));
+  ASSERT_FALSE(r.alerts.empty());
+  const v1::Alert& a = r.alerts[0].alert;
+  EXPECT_EQ(a.product_title(), "Flood Statement");
+  EXPECT_EQ(a.office_code(), "SEW");
+  ASSERT_EQ(a.ugc_areas_size(), a.ugc_size());
+  for (int i = 0; i < a.ugc_size(); ++i) EXPECT_EQ(a.ugc_areas(i).code(), a.ugc(i));
+  EXPECT_TRUE(a.ugc_areas(0).known());
+  ASSERT_EQ(a.hvtec_records_size(), 1);
+  EXPECT_EQ(a.hvtec_records(0).nwsli(), "SQUW1");
+  EXPECT_EQ(a.hvtec_records(0).place(), "Snoqualmie Falls");
+}
+
 TEST(FileClassifier, NoJsonUnlessAsked) {
   FileClassifier classifier;
   auto r = classifier.classify(

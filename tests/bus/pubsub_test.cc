@@ -1,6 +1,8 @@
 // Publisher/Subscriber over real sockets (tcp on 127.0.0.1 with OS ports,
 // inproc where exact HWM behaviour matters). Consumers run on threads.
+#include <algorithm>
 #include <atomic>
+#include <numeric>
 #include <filesystem>
 #include <mutex>
 #include <set>
@@ -532,6 +534,117 @@ TEST_F(BusPubSubTest, ProducerRestartIsANewEpochNotDuplicates) {
                         }));
   EXPECT_EQ(tap.stats().epochs_seen, 1u);
   EXPECT_EQ(tap.stats().duplicates, 0u);
+}
+
+}  // namespace
+}  // namespace emwin::bus
+
+namespace emwin::bus {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::localPublisher;
+using testing::pipelineConsumer;
+using testing::segment;
+using testing::waitUntil;
+
+std::string tempStateDir(const std::string& name) {
+  auto dir = std::filesystem::temp_directory_path() / ("bus-" + name + "-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir.string();
+}
+
+// Receives until `n` messages arrived (acking each); returns their block numbers.
+std::vector<std::uint32_t> receiveN(Publisher& pub, Subscriber& sub, std::size_t n) {
+  std::vector<std::uint32_t> got;
+  waitUntil([&] { return got.size() >= n; },
+            [&] {
+              pub.poll(1ms);
+              if (auto r = sub.receive(5ms)) {
+                emwin::bus::v1::Segment s;
+                if (s.ParseFromString(r->payload)) got.push_back(s.block_number());
+                sub.ack(*r);
+              }
+            });
+  return got;
+}
+
+// Issue 13: files the assembler published after a restart, before its sinks
+// re-joined, went to retention only. A producer with a state dir remembers its
+// groups and holds messages for them from its first publish.
+TEST(BusRestartTest, RestartedProducerHoldsMessagesForTheGroupsItKnewBeforeTheyRejoin) {
+  zmq::context_t context;
+  const std::string state = tempStateDir("groups");
+  auto options = localPublisher();
+  options.state_dir = state;
+  {
+    Publisher first(context, options);
+    Subscriber sub(context, pipelineConsumer(first, "writers"));
+    ASSERT_TRUE(waitUntil([&] { return first.stats().pipeline.groups == 1; }, [&] { first.poll(5ms); }));
+  }
+  // The producer restarts (new epoch, new ports); nobody has joined yet.
+  Publisher second(context, options);
+  EXPECT_EQ(second.stats().pipeline.groups_restored, 1u);
+  for (std::uint32_t i = 1; i <= 20; ++i) {
+    auto s = segment(i);
+    second.publish("seg.TXT.A.TXT", s);
+  }
+  EXPECT_EQ(second.stats().pipeline.unacknowledged, 20u) << "held for the known group, not only retained";
+  Subscriber sub(context, pipelineConsumer(second, "writers"));
+  const auto got = receiveN(second, sub, 20);
+  ASSERT_EQ(got.size(), 20u);
+  for (std::uint32_t i = 0; i < 20; ++i) EXPECT_EQ(got[i], i + 1);
+  EXPECT_TRUE(waitUntil([&] { return second.stats().pipeline.settled == 20; }, [&] {
+    sub.keepAlive();  // the last batched acks
+    second.poll(5ms);
+  }));
+  std::filesystem::remove_all(state);
+}
+
+// A group that joins mid-epoch and asks for the epoch from its start (what a
+// consumer does when it sees a producer restart) gets what was published
+// before it existed here — the group's floor must not hide those.
+TEST(BusRestartTest, ReplayRecoversWhatWasPublishedBeforeTheGroupJoined) {
+  zmq::context_t context;
+  Publisher pub(context, localPublisher());
+  for (std::uint32_t i = 1; i <= 10; ++i) {
+    auto s = segment(i);
+    pub.publish("seg.TXT.A.TXT", s);  // no group yet: retention only
+  }
+  Subscriber sub(context, pipelineConsumer(pub, "late"));
+  ASSERT_TRUE(waitUntil([&] { return pub.stats().pipeline.replicas == 1; }, [&] { pub.poll(5ms); }));
+  for (std::uint32_t i = 11; i <= 15; ++i) {
+    auto s = segment(i);
+    pub.publish("seg.TXT.A.TXT", s);  // routed to the group
+  }
+  auto first = receiveN(pub, sub, 5);
+  sub.requestReplay(pub.epoch(), 0);
+  auto replayed = receiveN(pub, sub, 10);
+  std::sort(replayed.begin(), replayed.end());
+  std::vector<std::uint32_t> want(10);
+  std::iota(want.begin(), want.end(), 1u);
+  EXPECT_EQ(replayed, want) << "the messages published before the group existed";
+  EXPECT_EQ(sub.stats().duplicates, 0u);
+  EXPECT_EQ(pub.stats().pipeline.replayed, 10u) << "what was routed to the group is not replayed again";
+}
+
+// An ad hoc stream leaves its group for good; a service's group outlives its replicas.
+TEST(BusRestartTest, EphemeralGroupEndsWithItsLastReplicaADurableOneStays) {
+  zmq::context_t context;
+  Publisher pub(context, localPublisher());
+  {
+    auto o = pipelineConsumer(pub, "adhoc");
+    o.ephemeral = true;
+    Subscriber sub(context, o);
+    Subscriber durable(context, pipelineConsumer(pub, "service"));
+    ASSERT_TRUE(waitUntil([&] { return pub.stats().pipeline.groups == 2; }, [&] { pub.poll(5ms); }));
+  }
+  ASSERT_TRUE(waitUntil([&] { return pub.stats().pipeline.replicas == 0; }, [&] { pub.poll(5ms); }));
+  EXPECT_EQ(pub.stats().pipeline.groups, 1u) << "only the service's group is still held for";
+  auto s = segment(1);
+  pub.publish("seg.TXT.A.TXT", s);
+  EXPECT_EQ(pub.stats().pipeline.unacknowledged, 1u);
 }
 
 }  // namespace

@@ -85,6 +85,22 @@ bool inside(const Json& polygon, double lat, double lon) {
   return in;
 }
 
+double km(double lat1, double lon1, double lat2, double lon2) {
+  const double r = M_PI / 180, dlat = (lat2 - lat1) * r, dlon = (lon2 - lon1) * r;
+  const double h = std::sin(dlat / 2) * std::sin(dlat / 2) +
+                   std::cos(lat1 * r) * std::cos(lat2 * r) * std::sin(dlon / 2) * std::sin(dlon / 2);
+  return 2 * 6371.0088 * std::asin(std::min(1.0, std::sqrt(h)));
+}
+
+// The point rule: inside the polygon when there is one, else a listed area's centre within `d` km.
+bool atPoint(const Json& a, double lat, double lon, double d) {
+  if (a["polygon"].size() >= 3) return inside(a["polygon"], lat, lon);
+  for (const auto& z : a["areas"]) {
+    if (z["lat"].is_number() && km(lat, lon, z["lat"], z["lon"]) <= d) return true;
+  }
+  return false;
+}
+
 std::string officeOf(const std::string& code) { return code.size() == 4 ? code.substr(1) : code; }
 
 bool officeMatches(const SseEvent& e, const std::string& want) {
@@ -141,6 +157,10 @@ std::vector<Case> cases() {
   add("has_polygon=false&topic=alert.", [=](const SseEvent& e) { return alert(e) && e.json()["polygon"].size() < 3; });
   // Inside TOROAX-0's LAT...LON polygon, between Glenwood and Council Bluffs, IA.
   add("lat=41.3&lon=-95.65", [=](const SseEvent& e) { return alert(e) && inside(e.json()["polygon"], 41.3, -95.65); });
+  // Near Marshalltown, IA: the Marshall County zone (IAZ049) centre is 7 km away, no other within 15.
+  add("lat=42.04&lon=-92.91&distance_km=15", [=](const SseEvent& e) {
+    return alert(e) && atPoint(e.json(), 42.04, -92.91, 15);
+  });
   add("office=KOAX&min_tier=warning&topic=alert.", [=](const SseEvent& e) {
     return alert(e) && officeMatches(e, "OAX") && e.json()["tier_level"].get<int>() <= 2;
   });
@@ -267,6 +287,18 @@ TEST(GatewayPipeline, FiltersResumeSlowClientsWebSocketFilesAndActiveAlerts) {
     EXPECT_EQ(got[0].json()["vtec"], "/O.NEW.KOAX.TO.W.0038.240426T2159Z-240426T2300Z/");
   }
 
+  // Hand-checked: near Marshalltown the alerts of the segment naming IAZ049 (Marshall) match by its centre.
+  for (auto& c : filtered) {
+    if (c.query != "lat=42.04&lon=-92.91&distance_km=15") continue;
+    const auto got = c.client->of("alert");
+    ASSERT_FALSE(got.empty());
+    for (const auto& e : got) {
+      const Json j = e.json();
+      EXPECT_TRUE(contains(j["ugc"], "IAZ049")) << j.dump();
+      EXPECT_EQ(j["polygon"].size(), 0u);
+    }
+  }
+
   // Resume: a client coming back with the id of the 5th event gets exactly
   // what followed it, in order.
   const std::string resume_id = everything[5].id;
@@ -370,6 +402,54 @@ TEST(GatewayPipeline, FiltersResumeSlowClientsWebSocketFilesAndActiveAlerts) {
     EXPECT_EQ(httpGet(port, "/files/NOSUCH00.TXT").status, 404);
     EXPECT_EQ(httpGet(port, "/files?limit=0").status, 400);
     EXPECT_EQ(httpGet(port, "/files?ugc=bogus").status, 400);
+  }
+
+  // Active alerts (the active-state library): at the feed's time by default ...
+  {
+    std::int64_t latest = 0;
+    std::set<std::string> keys;
+    for (const auto& e : with_tests.of("alert")) {
+      latest = std::max<std::int64_t>(latest, e.json()["issued_unix_s"].get<std::int64_t>());
+      if (!e.json()["event_key"].get<std::string>().empty()) keys.insert(e.json()["event_key"]);
+    }
+    const Json active = httpGet(port, "/alerts/active").json();
+    ASSERT_TRUE(active.is_object()) << httpGet(port, "/alerts/active").body;
+    EXPECT_EQ(active["clock"], "feed");
+    EXPECT_EQ(active["at_unix_s"].get<std::int64_t>(), latest);
+    ASSERT_GT(active["count"].get<int>(), 0) << active.dump();
+    for (const auto& a : active["alerts"]) {
+      EXPECT_TRUE(keys.count(a["key"])) << a["key"];
+      EXPECT_NE(a["tier"], "test");
+    }
+    EXPECT_EQ(httpGet(port, "/alerts/active?at=" + std::to_string(latest)).json()["alerts"], active["alerts"]);
+    // ... and at any time asked: TOROAX-0's warning was in effect 2024-04-26 21:59Z-23:00Z.
+    const Json then = httpGet(port, "/alerts/active?at=2024-04-26T22:30Z").json();
+    ASSERT_EQ(then["count"], 1) << then.dump();
+    EXPECT_EQ(then["alerts"][0]["key"], "KOAX.TO.W.0038.2024");
+    EXPECT_EQ(then["alerts"][0]["polygon"].size(), 5u);
+    EXPECT_EQ(then["alerts"][0]["areas"][1]["name"], "Pottawattamie");
+    EXPECT_EQ(httpGet(port, "/alerts/active?at=2024-04-26T23:30Z").json()["count"], 0);
+    EXPECT_EQ(httpGet(port, "/alerts/active?at=2024-04-26T22:30Z&lat=41.3&lon=-95.65").json()["count"], 1);
+    EXPECT_EQ(httpGet(port, "/alerts/active?at=2024-04-26T22:30Z&lat=41.3&lon=-95.3&distance_km=50").json()["count"], 0);
+    EXPECT_EQ(httpGet(port, "/alerts/active?at=2024-04-26T22:30Z&state=NE").json()["count"], 0);
+    // A real zone: the freezing rain advisory extended into Marshall County (IAZ049) on 2013-01-27,
+    // found near Marshalltown by the zone's centre.
+    const Json zone = httpGet(port, "/alerts/active?at=2013-01-27T15:00Z&lat=42.04&lon=-92.91&distance_km=15").json();
+    ASSERT_EQ(zone["count"], 1) << zone.dump();
+    EXPECT_EQ(zone["alerts"][0]["key"], "KDMX.ZR.Y.0001.2013");
+    EXPECT_EQ(zone["alerts"][0]["matched_by"], "centroid");
+    EXPECT_EQ(zone["alerts"][0]["matched_ugc"], "IAZ049");
+    EXPECT_EQ(httpGet(port, "/alerts/active?at=2013-01-27T15:00Z&lat=42.04&lon=-92.91&distance_km=5").json()["count"], 0);
+    // One event with its history.
+    const HttpReply ev = httpGet(port, "/alerts/KOAX.TO.W.0038.2024");
+    ASSERT_EQ(ev.status, 200) << ev.body;
+    EXPECT_EQ(ev.json()["history"][0]["action"], "NEW");
+    EXPECT_EQ(ev.json()["in_effect"], false);
+    EXPECT_EQ(httpGet(port, "/alerts/KOAX.TO.W.0039.2024").status, 404);
+    EXPECT_EQ(httpGet(port, "/alerts/not-a-key").status, 400);
+    EXPECT_EQ(httpGet(port, "/alerts/active?at=yesterday").status, 400);
+    // The TEST warning never entered the active state.
+    EXPECT_EQ(httpGet(port, "/alerts/active?at=2015-03-03T16:05Z&state=IL").json()["count"], 0);
   }
 
   // Health and metrics: nothing missed on the taps; every event counted.

@@ -114,6 +114,13 @@ TEST(AlertEvent, TornadoWarningFactsAndJsonFromTheRealProduct) {
   EXPECT_EQ(j["polygon"].size(), 5u);
   EXPECT_EQ(j["threats"]["tornado"], "OBSERVED");
   EXPECT_EQ(j["motion"]["speed_kt"], 38);
+  // Names and centres from the reference tables (data/reference).
+  ASSERT_EQ(f.centroids.size(), 2u);
+  EXPECT_NEAR(f.centroids[1].lat, 41.34, 0.1);  // Pottawattamie County
+  EXPECT_EQ(j["areas"][0]["name"], "Mills");
+  EXPECT_EQ(j["areas"][1]["name"], "Pottawattamie");
+  EXPECT_EQ(j["office_name"], a.alert.office_name());
+  EXPECT_FALSE(j["office_name"].get<std::string>().empty());
 }
 
 TEST(AlertEvent, VtecClassTIsATestMessage) {

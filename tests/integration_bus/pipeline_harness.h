@@ -108,6 +108,7 @@ struct PipelineConfig {
   bool writer_state = true;  // give writers a --state-dir (recovery after restart)
   bool classifier = false;   // also run emwin-alert-classifier on the assembler's pipeline
   bool state_dirs = false;   // give assembler and classifier a --state-dir (as docker-compose does)
+  bool keys = false;         // CURVE on every bus endpoint: emwin-keygen --init, --keys to every process
   int extra_consumers = 0;   // further pipeline consumers the test attaches to the assembler
   std::string products = std::string(EMWIN_CORPUS_DIR) + "/products";
 };
@@ -126,6 +127,19 @@ class Pipeline {
     classifier_pipe_ = tcpEndpoint();
     stats_pub_ = tcpEndpoint();
     http_port_ = freeTcpPort();
+    if (config_.keys) {
+      Process keygen(ProcessSpec{binaryPath("tools/keygen/emwin-keygen"), {"--dir", keysDir(), "--init"}, {}, dir_,
+                                 dir_, "keygen"});
+      const auto code = keygen.waitExit(30s);
+      if (!code || *code != 0) throw std::runtime_error("emwin-keygen --init failed: " + keygen.text(Stream::kStderr));
+    }
+  }
+
+  // The keys directory (with config.keys) and the environment that points a process at it.
+  std::string keysDir() const { return dir_ + "/keys"; }
+  std::map<std::string, std::string> keyEnv() const {
+    return config_.keys ? std::map<std::string, std::string>{{"EMWIN_KEYS", keysDir()}}
+                        : std::map<std::string, std::string>{};
   }
   ~Pipeline() {
     // Stop gracefully so sanitizer reports and final stats are flushed, then kill.
@@ -165,7 +179,7 @@ class Pipeline {
       args.push_back(dir_ + "/state/classifier");
     }
     classifier_ = std::make_unique<Process>(ProcessSpec{
-        binaryPath("services/sinks/alert_classifier/emwin-alert-classifier"), args, {}, {}, dir_,
+        binaryPath("services/sinks/alert_classifier/emwin-alert-classifier"), args, keyEnv(), {}, dir_,
         "classifier-" + std::to_string(classifier_starts_++)});
   }
 
@@ -174,7 +188,7 @@ class Pipeline {
         binaryPath("services/sinks/stats/emwin-stats"),
         {"--connect", ingest_pub_, "--connect", asm_pub_, "--intake", stats_intake_, "--pub", stats_pub_, "--http",
          "127.0.0.1:" + std::to_string(http_port_), "--stats-interval-ms", "300", "--stale-after-ms", "5000"},
-        {}, {}, dir_, "stats"});
+        keyEnv(), {}, dir_, "stats"});
   }
 
   void startWriter(int i) {
@@ -191,7 +205,7 @@ class Pipeline {
     }
     args.insert(args.end(), config_.writer_args.begin(), config_.writer_args.end());
     auto p = std::make_unique<Process>(
-        ProcessSpec{binaryPath("services/sinks/disk_writer/emwin-disk-writer"), args, {}, {}, dir_,
+        ProcessSpec{binaryPath("services/sinks/disk_writer/emwin-disk-writer"), args, keyEnv(), {}, dir_,
                     "writer" + replica.substr(1) + "-" + std::to_string(writer_starts_++)});
     if (static_cast<std::size_t>(i) < writers_.size()) {
       writers_[i] = std::move(p);
@@ -215,7 +229,7 @@ class Pipeline {
       args.push_back(dir_ + "/state/assembler");
     }
     args.insert(args.end(), config_.assembler_args.begin(), config_.assembler_args.end());
-    assembler_ = std::make_unique<Process>(ProcessSpec{binaryPath("services/assembler/emwin-assembler"), args, {},
+    assembler_ = std::make_unique<Process>(ProcessSpec{binaryPath("services/assembler/emwin-assembler"), args, keyEnv(),
                                                        {}, dir_, "assembler-" + std::to_string(assembler_starts_++)});
   }
 
@@ -241,7 +255,7 @@ class Pipeline {
       args.push_back("1");
     }
     args.insert(args.end(), config_.ingest_args.begin(), config_.ingest_args.end());
-    ingest_ = std::make_unique<Process>(ProcessSpec{binaryPath("services/ingest/emwin-ingest"), args, {}, {}, dir_,
+    ingest_ = std::make_unique<Process>(ProcessSpec{binaryPath("services/ingest/emwin-ingest"), args, keyEnv(), {}, dir_,
                                                     "ingest-" + std::to_string(ingest_starts_++)});
   }
 

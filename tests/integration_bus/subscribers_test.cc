@@ -30,7 +30,8 @@ std::pair<std::size_t, std::size_t> expectedAlerts(const std::string& dir) {
     auto product = products::parseProduct(text, 1772551056);
     for (const auto& c : products::classify(product)) {
       ++all;
-      if (c.phenomenon == "TO") ++tornado;
+      // Live tornado events only: TORILX is a TEST warning, published on test.alert.TO.W.KILX.
+      if (c.phenomenon == "TO" && !c.is_test) ++tornado;
     }
   }
   return {tornado, all};

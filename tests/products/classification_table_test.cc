@@ -88,7 +88,10 @@ const Row kRows[] = {
     {"flash_flood_warning/FFW-FFW_tags.txt", 0, "FF", "W", "NEW", "PGUM", 14, "2018-10-24T20:23:00Z", "2018-10-25T00:15:00Z", "warning", {}, 17, 3},
     {"flash_flood_warning/FFWTWC_tilde.txt", 0, "FF", "W", "NEW", "KTWC", 67, "2017-08-23T23:34:00Z", "2017-08-24T01:30:00Z", "warning", {}, 5, 1},
     {"flash_flood_warning/FFWOKX-1.txt", 0, "FF", "W", "NEW", "KOKX", 9, "2023-07-09T16:11:00Z", "2023-07-09T19:15:00Z", "warning", {}, 18, 3},
-    {"flash_flood_warning/FFWOKX-4.txt", 0, "FF", "W", "EXT", "KOKX", 9, "", "2023-07-09T23:15:00Z", "emergency", {kFFE}, 18, 3},
+    // Body text "a Flash Flood Emergency remains in effect" (for part of the area) with
+    // FLASH FLOOD DAMAGE THREAT...CONSIDERABLE: the tag contradicts an emergency for this
+    // product (NWS 10-922 requires CATASTROPHIC), so it stays a warning (issue 15).
+    {"flash_flood_warning/FFWOKX-4.txt", 0, "FF", "W", "EXT", "KOKX", 9, "", "2023-07-09T23:15:00Z", "warning", {kFFE}, 18, 3},
     {"flash_flood_warning/FFW-FFWFFC_1.txt", 0, "FF", "W", "EXT", "KFFC", 32, "", "2022-09-04T17:00:00Z", "emergency", {kFFE, kPDS}, 8, 1},
     {"flood_warning/FLWBOI.txt", 0, "FL", "W", "NEW", "KBOI", 21, "2017-04-02T03:38:00Z", "", "warning", {}, 6, 2},
     {"flood_warning/FLWMKX_ROU.txt", 0, "HY", "S", "ROU", "KMKX", 0, "", "", "statement", {}, 0, 1},
@@ -226,7 +229,8 @@ TEST(ClassificationDetails, RoutineProductsTakeTheCheapPath) {
   EXPECT_EQ(a[0].topic, "alert.RWR.R.KTFX");
   const ParsedProduct opu = load("gateway_observations/OPUCHSSC.TXT");
   EXPECT_TRUE(opu.routine_fast_path);
-  EXPECT_EQ(classify(opu)[0].topic, "alert.OPU.R.KCHS");
+  // "TEST...KCHS/KSAV Gateway Observations...TEST": a test message (issue 15).
+  EXPECT_EQ(classify(opu)[0].topic, "test.alert.OPU.R.KCHS");
 }
 
 TEST(ClassificationDetails, IssueTimeFromReferenceWithoutVtec) {

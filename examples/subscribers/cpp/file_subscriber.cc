@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
   options.endpoints = {connect};
   options.topic_prefixes = topics.empty() ? std::vector<std::string>{"file."} : topics;
   options.group = group;
+  options.ephemeral = true;  // an ad hoc stream: its group ends when it exits
 
   emwin::runtime::installStopSignals();
   zmq::context_t context(1);

@@ -39,6 +39,7 @@ PipelinePublisher::PipelinePublisher(zmq::context_t& context, PipelineOptions op
   router_.set(zmq::sockopt::sndhwm, 0);  // bounded by credit windows
   router_.set(zmq::sockopt::rcvhwm, 0);
   router_.set(zmq::sockopt::linger, 100);
+  if (options_.security != nullptr) secureServer(router_, *options_.security, options_.zap_domain);
   router_.bind(options_.endpoint);
   endpoint_ = detail::connectableEndpoint(router_.get(zmq::sockopt::last_endpoint));
   const auto now = Clock::now();
@@ -193,6 +194,22 @@ void PipelinePublisher::handleCommand(const std::string& identity, const zmq::me
       log_->warn("refusing a consumer with an invalid group name or topic prefix ('{}')", cmd.group().substr(0, 64));
       return;
     }
+    if (options_.authorize) {
+      std::string user;
+      try {
+        const char* u = const_cast<zmq::message_t&>(frame).gets("User-Id");
+        if (u != nullptr) user = u;
+      } catch (const zmq::error_t&) {
+        user.clear();  // no authenticated identity on this connection
+      }
+      if (!options_.authorize(user, cmd.group())) {
+        if (refused_.insert(user + "\x1f" + cmd.group()).second) {
+          log_->warn("refusing '{}': its key may not join consumer group {}", user.empty() ? "?" : user, cmd.group());
+        }
+        ++stats_.unauthorized;
+        return;
+      }
+    }
     // A replica moving to another group leaves its old one first.
     auto known = group_of_.find(identity);
     if (known != group_of_.end() && known->second != cmd.group()) {
@@ -233,6 +250,17 @@ void PipelinePublisher::handleCommand(const std::string& identity, const zmq::me
     }
     case ConsumerCommand::KIND_BYE:
       dropReplica(*group, identity, false, now);
+      if (cmd.leave_group() && group->replicaCount() == 0) {
+        log_->info("consumer group {} ended by its last replica; {} unacknowledged message(s) given up",
+                   group->name(), group->outstanding());
+        scratch_.clear();
+        group->abandon(scratch_);
+        settle(scratch_);
+        const std::string name = group->name();
+        groups_.erase(name);
+        saveGroups();
+        return;
+      }
       break;
     default:
       ++stats_.bad_commands;

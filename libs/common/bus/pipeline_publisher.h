@@ -32,6 +32,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -43,6 +44,7 @@
 #include "bus/detail/consumer_group.h"
 #include "bus/detail/group_store.h"
 #include "bus/detail/retention.h"
+#include "bus/security.h"
 
 namespace emwin::bus {
 
@@ -55,6 +57,10 @@ struct PipelineOptions {
   std::chrono::milliseconds replica_timeout{3000};  // no heartbeat for this long = replica dead
   std::chrono::milliseconds group_timeout{60000};   // group with no replicas forgotten after this
   std::string state_dir;                            // where known groups are kept; empty = not kept
+  const BusSecurity* security = nullptr;            // CURVE server in `zap_domain`; null = none
+  std::string zap_domain = "pipe";                  // ZAP domain ("pipe.<service>")
+  // With security: may the authenticated client `user` (its ZAP User-Id) join `group`?
+  std::function<bool(const std::string& user, const std::string& group)> authorize;
 };
 
 // Counters of a PipelinePublisher.
@@ -68,6 +74,7 @@ struct PipelineStats {
   std::uint64_t groups_restored = 0; // groups reloaded from the state dir at start
   std::uint64_t replicas_lost = 0;   // replicas declared dead (timeout or unroutable)
   std::uint64_t bad_commands = 0;    // unparsable or invalid consumer commands
+  std::uint64_t unauthorized = 0;    // joins refused: the client's key may not join that group
   std::size_t groups = 0;            // known consumer groups
   std::size_t replicas = 0;          // live replicas over all groups
   std::size_t max_group_queue = 0;   // deepest group queue now
@@ -138,6 +145,7 @@ class PipelinePublisher {
   PipelineStats stats_;
   Clock::time_point next_timeout_check_;
   std::vector<zmq::message_t> frames_;
+  std::set<std::string> refused_;  // (user, group) pairs already logged
 };
 
 }  // namespace emwin::bus

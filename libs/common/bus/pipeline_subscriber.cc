@@ -22,6 +22,7 @@ using emwin::bus::v1::ConsumerCommand;
 constexpr std::string_view kStateMagic = "emwin-bus-consumer-state-v1";
 constexpr auto kStateWriteInterval = std::chrono::milliseconds(200);
 constexpr std::size_t kMaxDedupeEntries = 1'000'000;
+constexpr int kMaxOlderInARow = 64;  // deliveries of an older epoch dropped before it is adopted
 
 std::string randomReplicaName() {
   std::random_device rd;
@@ -43,6 +44,7 @@ PipelineSubscriber::PipelineSubscriber(zmq::context_t& context, PipelineSubscrib
   ack_batch_ = std::max<std::size_t>(1, options_.credit_window / 8);
   socket_.set(zmq::sockopt::rcvhwm, 0);  // bounded by the credit window
   socket_.set(zmq::sockopt::linger, 200);
+  if (options_.security != nullptr) secureClient(socket_, *options_.security);
   socket_.connect(options_.endpoint);
   sendHello();
   if (!options_.state_file.empty() && loadState()) {
@@ -116,6 +118,9 @@ void PipelineSubscriber::resetEpoch(std::uint64_t epoch) {
   floor_ = 0;
   seen_.clear();
   acked_.clear();
+  replayed_seen_.clear();
+  replay_floor_ = 0;
+  replay_known_.clear();
 }
 
 // State file: "<magic> <epoch> <floor> <n> <acked...>\n", written atomically.
@@ -153,12 +158,14 @@ bool PipelineSubscriber::loadState() {
   }
   resetEpoch(file_epoch);
   floor_ = file_floor;
+  replay_floor_ = file_floor;
   for (std::size_t i = 0; i < n && i < kMaxDedupeEntries; ++i) {
     std::uint64_t seq = 0;
     if (!(in >> seq)) break;
     if (seq > floor_) {
       acked_.insert(seq);
       seen_.insert(seq);
+      replay_known_.insert(seq);
     }
   }
   return true;
@@ -180,6 +187,14 @@ std::optional<Received> PipelineSubscriber::process() {
     queueAck(seq);
     return std::nullopt;
   }
+  if (epoch_ != 0 && r.header.epoch() < epoch_ && ++older_in_a_row_ <= kMaxOlderInARow) {
+    // A late delivery of a producer incarnation we already saw replaced: it
+    // cannot be acknowledged (its sequences now name other messages). (A long
+    // run of them means the producer's clock went back: then it is adopted.)
+    ++stats_.stale_deliveries;
+    return std::nullopt;
+  }
+  older_in_a_row_ = 0;
   if (r.header.epoch() != epoch_) {
     const bool restarted = epoch_ != 0 && r.header.epoch() > epoch_;
     if (epoch_ != 0) ++stats_.epochs_seen;
@@ -194,14 +209,28 @@ std::optional<Received> PipelineSubscriber::process() {
     }
   }
   replay_covers_new_epoch_ = false;
-  advanceFloor(delivery.group_acked_through());
-  if (seq <= floor_ || seen_.count(seq) != 0) {
-    ++stats_.duplicates;
-    queueAck(seq);
-    return std::nullopt;
+  if (r.replayed) {
+    // Replayed messages were never routed to our (current) group: the group
+    // floor of live deliveries says nothing about them. They are duplicates
+    // when this replica handled them before its restart (its state file) or
+    // already received them.
+    const bool handled_before = seq <= replay_floor_ || replay_known_.count(seq) != 0 || seen_.count(seq) != 0;
+    if (handled_before || !replayed_seen_.insert(seq).second) {
+      ++stats_.duplicates;
+      queueAck(seq);
+      return std::nullopt;
+    }
+    if (replayed_seen_.size() > kMaxDedupeEntries) replayed_seen_.erase(replayed_seen_.begin());
+  } else {
+    advanceFloor(delivery.group_acked_through());
+    if (seq <= floor_ || seen_.count(seq) != 0) {
+      ++stats_.duplicates;
+      queueAck(seq);
+      return std::nullopt;
+    }
+    seen_.insert(seq);
+    if (seen_.size() > kMaxDedupeEntries) advanceFloor(*seen_.begin());
   }
-  seen_.insert(seq);
-  if (seen_.size() > kMaxDedupeEntries) advanceFloor(*seen_.begin());
   r.topic = frames_[0].to_string();
   if (!topicMatches(r.topic, options_.topic_prefixes)) {
     ++stats_.filtered_out;
@@ -281,6 +310,7 @@ void PipelineSubscriber::close() {
   bye.set_kind(ConsumerCommand::KIND_BYE);
   bye.set_group(options_.group);
   bye.set_replica(options_.replica);
+  bye.set_leave_group(options_.ephemeral);
   sendCommand(bye.SerializeAsString());
   writeState();
 }

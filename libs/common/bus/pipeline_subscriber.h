@@ -28,6 +28,7 @@
 #include <zmq.hpp>
 
 #include "bus/message.h"
+#include "bus/security.h"
 #include "bus/subscriber_stats.h"
 
 namespace emwin::bus {
@@ -41,6 +42,8 @@ struct PipelineSubscriberOptions {
   std::uint32_t credit_window = 256;        // max unacknowledged messages in flight to us
   std::chrono::milliseconds heartbeat{500};
   std::string state_file;                   // replay position kept here; empty = none
+  const BusSecurity* security = nullptr;    // CURVE client; null = none
+  bool ephemeral = false;                   // close() ends the group when we are its last replica (ad hoc streams)
 };
 
 class PipelineSubscriber {
@@ -102,6 +105,10 @@ class PipelineSubscriber {
   std::uint64_t floor_ = 0;       // everything <= floor is done (group-wide)
   std::set<std::uint64_t> seen_;  // received sequences > floor
   std::set<std::uint64_t> acked_; // handled (acked) sequences > floor
+  std::set<std::uint64_t> replayed_seen_;  // replayed sequences received (this epoch)
+  std::uint64_t replay_floor_ = 0;         // from the state file: everything <= it was handled
+  std::set<std::uint64_t> replay_known_;   // from the state file: handled sequences above that
+  int older_in_a_row_ = 0;        // deliveries of an older epoch dropped in a row
   bool replay_covers_new_epoch_ = false;  // the start-up REPLAY asked for all a restarted producer kept
   bool state_dirty_ = false;
   Clock::time_point next_state_write_;

@@ -32,6 +32,8 @@ Publisher::Publisher(zmq::context_t& context, PublisherOptions options)
     if (!options_.tap_endpoint.empty()) t.bind = {options_.tap_endpoint};
     t.connect = options_.tap_connect;
     t.send_hwm = options_.tap_send_hwm;
+    t.security = options_.security;
+    t.zap_domain = "tap." + options_.service;
     try {
       tap_ = std::make_unique<TapPublisher>(context, t);
     } catch (const zmq::error_t& e) {
@@ -49,6 +51,9 @@ Publisher::Publisher(zmq::context_t& context, PublisherOptions options)
     p.replica_timeout = options_.replica_timeout;
     p.group_timeout = options_.group_timeout;
     p.state_dir = options_.state_dir;
+    p.security = options_.security;
+    p.zap_domain = "pipe." + options_.service;
+    p.authorize = options_.authorize;
     try {
       pipeline_ = std::make_unique<PipelinePublisher>(context, std::move(p), epoch_);
     } catch (const zmq::error_t& e) {

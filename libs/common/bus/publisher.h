@@ -16,6 +16,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -46,6 +47,10 @@ struct PublisherOptions {
   std::chrono::milliseconds replica_timeout{3000};  // no heartbeat for this long = replica dead
   std::chrono::milliseconds group_timeout{60000};   // group with no replicas forgotten after this
   std::string state_dir;                        // consumer groups kept here across restarts; empty = not kept
+  const BusSecurity* security = nullptr;        // CURVE on both transports; null = none
+  std::string service;                          // ZAP domains "tap.<service>", "pipe.<service>"
+  // With security: may the authenticated client `user` join `group` (pipeline HELLO)?
+  std::function<bool(const std::string& user, const std::string& group)> authorize;
 };
 
 // An endpoint of the publisher could not be bound (address in use, bad

@@ -15,6 +15,7 @@ void reportPublisher(runtime::StatsReporter& reporter, const PublisherStats& sta
   reporter.setCounter("bus_groups_restored", p.groups_restored);
   reporter.setCounter("bus_replicas_lost", p.replicas_lost);
   reporter.setCounter("bus_bad_commands", p.bad_commands);
+  reporter.setCounter("bus_unauthorized", p.unauthorized);
   reporter.setGauge("queue_depth", static_cast<double>(p.max_group_queue));
   reporter.setGauge("downstream_groups", static_cast<double>(p.groups));
   reporter.setGauge("downstream_replicas", static_cast<double>(p.replicas));
@@ -31,6 +32,7 @@ void reportSubscriber(runtime::StatsReporter& reporter, const SubscriberStats& s
   reporter.setCounter("bus_epochs_seen", stats.epochs_seen);
   reporter.setCounter("bus_replay_requests", stats.replay_requests);
   reporter.setCounter("bus_stale_acks", stats.stale_acks);
+  reporter.setCounter("bus_stale_deliveries", stats.stale_deliveries);
 }
 
 void addSubscriberStats(SubscriberStats& total, const SubscriberStats& more) {
@@ -45,6 +47,7 @@ void addSubscriberStats(SubscriberStats& total, const SubscriberStats& more) {
   total.replayed += more.replayed;
   total.acks_sent += more.acks_sent;
   total.stale_acks += more.stale_acks;
+  total.stale_deliveries += more.stale_deliveries;
 }
 
 }  // namespace emwin::bus

@@ -10,6 +10,7 @@ Subscriber::Subscriber(zmq::context_t& context, SubscriberOptions options) {
     t.endpoints = std::move(options.endpoints);
     t.topic_prefixes = std::move(options.topic_prefixes);
     t.receive_hwm = options.receive_hwm;
+    t.security = options.security;
     tap_ = std::make_unique<TapSubscriber>(context, std::move(t));
     return;
   }
@@ -22,6 +23,8 @@ Subscriber::Subscriber(zmq::context_t& context, SubscriberOptions options) {
   p.credit_window = options.credit_window;
   p.heartbeat = options.heartbeat;
   p.state_file = std::move(options.state_file);
+  p.security = options.security;
+  p.ephemeral = options.ephemeral;
   pipeline_ = std::make_unique<PipelineSubscriber>(context, std::move(p));
 }
 

@@ -39,6 +39,8 @@ struct SubscriberOptions {
   std::uint32_t credit_window = 256;        // pipeline: max unacked messages in flight to us
   std::chrono::milliseconds heartbeat{500}; // pipeline
   std::string state_file;                   // pipeline: replay position kept here; empty = none
+  const BusSecurity* security = nullptr;    // CURVE client; null = none
+  bool ephemeral = false;                   // pipeline: closing ends the group when we are its last replica
 };
 
 class Subscriber {

@@ -18,6 +18,7 @@ struct SubscriberStats {
   std::uint64_t replayed = 0;         // pipeline: replayed messages received (incl. duplicates)
   std::uint64_t acks_sent = 0;        // pipeline: sequences acknowledged to the producer
   std::uint64_t stale_acks = 0;       // pipeline: acks of an older producer epoch, not sent
+  std::uint64_t stale_deliveries = 0; // pipeline: late deliveries of an older producer epoch, dropped
 };
 
 }  // namespace emwin::bus

@@ -8,6 +8,13 @@ TapPublisher::TapPublisher(zmq::context_t& context, const TapOptions& options)
     : socket_(context, zmq::socket_type::pub) {
   socket_.set(zmq::sockopt::sndhwm, options.send_hwm);
   socket_.set(zmq::sockopt::linger, options.bind.empty() ? 200 : 0);  // a pushed final stats message gets out
+  if (options.security != nullptr) {
+    if (!options.bind.empty()) {
+      secureServer(socket_, *options.security, options.zap_domain);
+    } else {
+      secureClient(socket_, *options.security);
+    }
+  }
   for (const auto& endpoint : options.bind) {
     socket_.bind(endpoint);
     if (endpoint_.empty()) endpoint_ = detail::connectableEndpoint(socket_.get(zmq::sockopt::last_endpoint));

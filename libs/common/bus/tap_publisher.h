@@ -16,6 +16,8 @@
 
 #include <zmq.hpp>
 
+#include "bus/security.h"
+
 namespace emwin::bus {
 
 // Configuration of a TapPublisher.
@@ -23,6 +25,8 @@ struct TapOptions {
   std::vector<std::string> bind;     // endpoints to bind (a producer's tap)
   std::vector<std::string> connect;  // endpoints to connect to (a stats intake)
   int send_hwm = 10000;              // messages queued per subscriber before drops
+  const BusSecurity* security = nullptr;  // CURVE (bound: server in `zap_domain`; connected: client); null = none
+  std::string zap_domain = "tap";         // ZAP domain of the bound endpoint ("tap.<service>")
 };
 
 class TapPublisher {
@@ -37,6 +41,8 @@ class TapPublisher {
   const std::string& endpoint() const noexcept { return endpoint_; }
   // Messages handed to the socket.
   std::uint64_t sent() const noexcept { return sent_; }
+  // The socket (for a monitor).
+  zmq::socket_ref socket() noexcept { return socket_; }
 
  private:
   zmq::socket_t socket_;

@@ -21,6 +21,13 @@ TapSubscriber::TapSubscriber(zmq::context_t& context, TapSubscriberOptions optio
   if (subscriptions.empty() || subscriptions.count("") != 0) subscriptions = {""};
   by_family_ = subscriptions.count("") == 0;
   for (const auto& sub : subscriptions) socket_.set(zmq::sockopt::subscribe, sub);
+  if (options_.security != nullptr) {
+    if (!options_.bind.empty()) {
+      secureServer(socket_, *options_.security, options_.zap_domain);
+    } else {
+      secureClient(socket_, *options_.security);
+    }
+  }
   for (const auto& endpoint : options_.bind) socket_.bind(endpoint);
   for (const auto& endpoint : options_.endpoints) socket_.connect(endpoint);
 }

@@ -19,6 +19,7 @@
 #include <zmq.hpp>
 
 #include "bus/message.h"
+#include "bus/security.h"
 #include "bus/subscriber_stats.h"
 
 namespace emwin::bus {
@@ -29,6 +30,8 @@ struct TapSubscriberOptions {
   std::vector<std::string> bind;            // endpoints to bind (an intake)
   std::vector<std::string> topic_prefixes;  // empty = everything
   int receive_hwm = 10000;                  // ZMQ_RCVHWM
+  const BusSecurity* security = nullptr;    // CURVE (bound: server in `zap_domain`; connected: client)
+  std::string zap_domain = "intake";        // ZAP domain of bound endpoints
 };
 
 class TapSubscriber {
@@ -42,6 +45,7 @@ class TapSubscriber {
   std::optional<Received> receive(std::chrono::milliseconds timeout);
 
   const SubscriberStats& stats() const noexcept { return stats_; }
+  const TapSubscriberOptions& options() const noexcept { return options_; }
   // The socket, for a reactor or zmq::poll to watch.
   zmq::socket_ref socket() noexcept { return socket_; }
 

@@ -47,6 +47,12 @@ std::string alert(std::string_view phenomenon, std::string_view significance, st
   return topic;
 }
 
+std::string testAlert(std::string_view phenomenon, std::string_view significance, std::string_view office) {
+  std::string topic = "test.";
+  topic += alert(phenomenon, significance, office);
+  return topic;
+}
+
 std::string stats(std::string_view service, std::string_view instance) {
   std::string topic = "stats.";
   topic += service;

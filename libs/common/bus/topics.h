@@ -23,6 +23,12 @@ std::string segment(std::string_view filename);
 std::string file(std::string_view filename);
 // "alert.<PHENOMENON>.<SIGNIFICANCE>.<OFFICE>", e.g. "alert.TO.W.KDMX".
 std::string alert(std::string_view phenomenon, std::string_view significance, std::string_view office);
+// "test.alert.<PHENOMENON>.<SIGNIFICANCE>.<OFFICE>": a test message (VTEC class
+// T, a TEST...TEST product, RWT/RMT/DMO). Its own family, so no subscription to
+// "alert." (or any prefix of a live alert topic) can receive it.
+std::string testAlert(std::string_view phenomenon, std::string_view significance, std::string_view office);
+inline constexpr std::string_view kAlertPrefix = "alert.";
+inline constexpr std::string_view kTestAlertPrefix = "test.alert.";
 // "stats.<service>.<instance>".
 std::string stats(std::string_view service, std::string_view instance);
 // "serverlist.<instance>".

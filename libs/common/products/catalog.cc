@@ -167,6 +167,49 @@ constexpr std::array<std::string_view, 22> kRoutineProducts = {
     "ADR", "AFD", "AFM", "CLI", "CLM", "CWF", "FTM", "FWF", "HWO", "LSR", "MTR",
     "NSH", "OPU", "PFM", "PNS", "RTP", "RWR", "SAH", "SFT", "SRF", "SWR", "SWS"};
 
+constexpr std::array<std::string_view, 3> kTestProducts = {"DMO", "RMT", "RWT"};
+
+using Class = std::pair<std::string_view, ProductClass>;
+constexpr std::array kWarningProducts = {
+    Class{"AVA", {"AVA", "A"}}, Class{"AVW", {"AVW", "W"}}, Class{"CAE", {"CAE", "W"}},
+    Class{"CDW", {"CDW", "W"}}, Class{"CEM", {"CEM", "W"}}, Class{"DSW", {"DS", "W"}},
+    Class{"EQW", {"EQW", "W"}}, Class{"EVI", {"EVI", "W"}}, Class{"EWW", {"EW", "W"}},
+    Class{"FFW", {"FF", "W"}},  Class{"FLW", {"FLW", "W"}}, Class{"FRW", {"FRW", "W"}},
+    Class{"HMW", {"HMW", "W"}}, Class{"LAE", {"LAE", "W"}}, Class{"LEW", {"LEW", "W"}},
+    Class{"NUW", {"NUW", "W"}}, Class{"RHW", {"RHW", "W"}}, Class{"SMW", {"MA", "W"}},
+    Class{"SPW", {"SPW", "W"}}, Class{"SQW", {"SQ", "W"}},  Class{"SVR", {"SV", "W"}},
+    Class{"TOE", {"TOE", "W"}}, Class{"TOR", {"TO", "W"}},  Class{"VOW", {"VOW", "W"}},
+};
+
+// NWS Directive 10-1703, H-VTEC fields.
+constexpr std::array kHvtecSeverities = {
+    Entry{"0", "None (areal or flash flood product)"}, Entry{"1", "Minor"}, Entry{"2", "Moderate"},
+    Entry{"3", "Major"}, Entry{"N", "None"}, Entry{"U", "Unknown"},
+};
+constexpr std::array kHvtecCauses = {
+    Entry{"DM", "Dam or Levee Failure"},
+    Entry{"DR", "Upstream Dam or Reservoir Release"},
+    Entry{"ER", "Excessive Rainfall"},
+    Entry{"ET", "Elevated Upstream Flow plus Tidal Effects"},
+    Entry{"FS", "Upstream Flooding plus Storm Surge"},
+    Entry{"FT", "Upstream Flooding plus Tidal Effects"},
+    Entry{"GO", "Glacier-Dammed Lake Outburst"},
+    Entry{"IC", "Rain and/or Snowmelt and/or Ice Jam"},
+    Entry{"IJ", "Ice Jam"},
+    Entry{"MC", "Other Multiple Causes"},
+    Entry{"OT", "Other Effects"},
+    Entry{"RS", "Rain and Snowmelt"},
+    Entry{"SM", "Snowmelt"},
+    Entry{"UU", "Unknown"},
+    Entry{"WT", "Wind and/or Tidal Effects"},
+};
+constexpr std::array kHvtecRecords = {
+    Entry{"NO", "Record flood not expected"},
+    Entry{"NR", "Near record or record flood expected"},
+    Entry{"OO", "Areal flood, flash flood or flood advisory"},
+    Entry{"UU", "No period of record"},
+};
+
 template <typename Table>
 std::string_view lookup(const Table& table, std::string_view key) {
   for (const auto& [k, v] : table) {
@@ -199,5 +242,17 @@ std::string eventName(std::string_view phenomenon, std::string_view significance
 
 bool isAlertProduct(std::string_view code) { return contains(kAlertProducts, code); }
 bool isRoutineProduct(std::string_view code) { return contains(kRoutineProducts, code); }
+bool isTestProduct(std::string_view code) { return contains(kTestProducts, code); }
+
+const ProductClass* warningProductClass(std::string_view code) {
+  for (const auto& [k, v] : kWarningProducts) {
+    if (k == code) return &v;
+  }
+  return nullptr;
+}
+
+std::string_view hvtecSeverityName(std::string_view code) { return lookup(kHvtecSeverities, code); }
+std::string_view hvtecCauseName(std::string_view code) { return lookup(kHvtecCauses, code); }
+std::string_view hvtecRecordName(std::string_view code) { return lookup(kHvtecRecords, code); }
 
 }  // namespace emwin::products

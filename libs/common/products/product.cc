@@ -8,6 +8,7 @@
 #include <exception>
 
 #include "products/catalog.h"
+#include "products/reference.h"
 
 namespace emwin::products {
 namespace {
@@ -170,20 +171,34 @@ LatLon toLatLon(std::string_view lat, std::string_view lon, bool east) {
   return p;
 }
 
+// Longitudes of 100 degrees west and more lose their leading 1 in the
+// 8-digit pairs of SPC and WPC products ("42970252" = 42.97N 102.52W): a
+// longitude below this (no NWS area lies east of 40W) gets 100 added back.
+constexpr int kDroppedHundredBelow = 4000;
+
 bool parseLatLonTokens(const std::vector<std::string_view>& tokens, bool east, std::vector<LatLon>& out,
                        std::vector<std::string>& issues, std::string_view what) {
-  std::vector<std::string_view> nums;
+  struct Num {
+    std::string_view digits;
+    bool packed = false;  // second half of an 8-digit pair
+  };
+  std::vector<Num> nums;
+  nums.reserve(tokens.size() * 2);
+  // SPC/WPC products write every point as one 8-digit token; a WFO product
+  // writes lat and lon apart, so a run-together token there is a fused pair.
+  const bool allPacked =
+      std::all_of(tokens.begin(), tokens.end(), [](std::string_view t) { return t.size() == 8 && allDigits(t); });
   for (std::string_view t : tokens) {
     if (!allDigits(t)) {
       issues.push_back(std::string(what) + ": non-numeric token '" + std::string(t.substr(0, 16)) + "'");
       return false;
     }
     if (t.size() >= 8 && t.size() <= 9) {
-      issues.push_back(std::string(what) + ": run-together pair '" + std::string(t) + "' split");
-      nums.push_back(t.substr(0, 4));
-      nums.push_back(t.substr(4));
+      if (!allPacked) issues.push_back(std::string(what) + ": run-together pair '" + std::string(t) + "' split");
+      nums.push_back({t.substr(0, 4)});
+      nums.push_back({t.substr(4), t.size() == 8});
     } else if (t.size() >= 3 && t.size() <= 5) {
-      nums.push_back(t);
+      nums.push_back({t});
     } else {
       issues.push_back(std::string(what) + ": bad coordinate '" + std::string(t.substr(0, 16)) + "'");
       return false;
@@ -194,7 +209,8 @@ bool parseLatLonTokens(const std::vector<std::string_view>& tokens, bool east, s
     nums.pop_back();
   }
   for (std::size_t i = 0; i + 1 < nums.size(); i += 2) {
-    LatLon p = toLatLon(nums[i], nums[i + 1], east);
+    LatLon p = toLatLon(nums[i].digits, nums[i + 1].digits, east);
+    if (nums[i + 1].packed && !east && toInt(nums[i + 1].digits) < kDroppedHundredBelow) p.lon_deg -= 100.0;
     if (p.lat_deg > 90.0 || p.lon_deg < -180.0 || p.lon_deg > 180.0) {
       issues.push_back(std::string(what) + ": coordinate out of range");
       return false;
@@ -249,6 +265,21 @@ bool looksLikeHvtec(std::string_view line) {
   return line.size() >= 8 && line[0] == '/' && line[6] == '.' && isUpperOrDigit(line[1]);
 }
 
+bool equalsUpper(std::string_view s, std::string_view upper) {
+  if (s.size() != upper.size()) return false;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i] >= 'a' && s[i] <= 'z' ? static_cast<char>(s[i] - 'a' + 'A') : s[i];
+    if (c != upper[i]) return false;
+  }
+  return true;
+}
+
+// "TEST...TORNADO WARNING...TEST", "Test...Flash Flood Warning...Test".
+bool isTestBanner(std::string_view line) {
+  return line.size() > 14 && equalsUpper(line.substr(0, 7), "TEST...") &&
+         equalsUpper(line.substr(line.size() - 7), "...TEST");
+}
+
 void setOnce(std::string& field, std::string_view value) {
   if (field.empty()) field = std::string(trim(value));
 }
@@ -259,7 +290,7 @@ bool parseThreatLine(std::string_view line, ThreatTags& t) {
     std::string_view prefix;
     std::string ThreatTags::*field;
   };
-  static const std::array<Tag, 13> kTags = {{
+  static const std::array<Tag, 20> kTags = {{
       {"TORNADO DAMAGE THREAT...", &ThreatTags::tornado_damage_threat},
       {"TORNADO...", &ThreatTags::tornado},
       {"THUNDERSTORM DAMAGE THREAT...", &ThreatTags::thunderstorm_damage_threat},
@@ -273,6 +304,13 @@ bool parseThreatLine(std::string_view line, ThreatTags& t) {
       {"MAX WIND GUST...", &ThreatTags::wind},
       {"WATERSPOUT...", &ThreatTags::waterspout},
       {"SPOUT...", &ThreatTags::waterspout},
+      {"LANDSPOUT...", &ThreatTags::landspout},
+      {"SNOW SQUALL...", &ThreatTags::snow_squall},
+      {"SNOW SQUALL IMPACT...", &ThreatTags::snow_squall_impact},
+      {"EXPECTED RAINFALL...", &ThreatTags::expected_rainfall},
+      {"EXPECTED RAINFALL RATE...", &ThreatTags::expected_rainfall},
+      {"DAM FAILURE...", &ThreatTags::dam_failure},
+      {"LEVEE FAILURE...", &ThreatTags::levee_failure},
   }};
   if (line.empty() || !isUpper(line[0])) return false;
   // Every prefix is dot-free words + "...", so a line can only start with the
@@ -349,6 +387,7 @@ class Parser {
       if (last.ugc.empty() && last.vtec.empty() && last.ugc_expiry_ddhhmm.empty()) p_.segments.pop_back();
     }
     resolveTimes();
+    findTestMarker(body);
     return std::move(p_);
   }
 
@@ -376,7 +415,9 @@ class Parser {
         p_.awips_id = std::string(id);
         p_.product_code = std::string(id.substr(0, 3));
         p_.awips_office = std::string(id.substr(3));
-        p_.product_name = std::string(productName(p_.product_code));
+        p_.product_title = std::string(productTitle(p_.product_code));
+        const std::string_view curated = productName(p_.product_code);
+        p_.product_name = curated.empty() ? p_.product_title : std::string(curated);
         i = j + 1;
       } else {
         p_.issues.push_back("no AWIPS ID line after the WMO heading");
@@ -389,6 +430,24 @@ class Parser {
       }
     }
     return i;
+  }
+
+  // A test message: a product code that only tests use, or a banner line
+  // "TEST...<title>...TEST" (any case) anywhere in the body.
+  void findTestMarker(std::size_t body) {
+    if (isTestProduct(p_.product_code)) {
+      p_.test_reason = "test product " + p_.product_code;
+      return;
+    }
+    for (std::size_t i = body; i < lines_.size(); ++i) {
+      const std::string_view line = lines_[i];
+      // Cheap reject first: most lines are short or start with another letter.
+      if (line.size() < 15 || (line[0] != 'T' && line[0] != 't' && line[0] != ' ')) continue;
+      if (isTestBanner(trim(line))) {
+        p_.test_reason = "TEST banner";
+        return;
+      }
+    }
   }
 
   std::vector<SegmentRange> splitSegments(std::size_t body) {
@@ -456,37 +515,8 @@ class Parser {
           continue;
         }
       }
-      if (startsWith(line, "LAT...LON")) {
-        std::vector<std::string_view> tokens;
-        splitTokens(line.substr(9), tokens);
-        std::size_t j = i;
-        while (j + 1 < r.end && isNumericLine(lines_[j + 1])) {
-          ++j;
-          splitTokens(trim(lines_[j]), tokens);
-        }
-        i = j;
-        if (!s.polygon.empty()) continue;  // first polygon wins
-        std::vector<LatLon> poly;
-        if (parseLatLonTokens(tokens, east, poly, p_.issues, where + " polygon")) {
-          if (poly.size() < 3) {
-            p_.issues.push_back(where + " polygon: fewer than 3 points");
-          } else {
-            if (poly.front().lat_deg != poly.back().lat_deg || poly.front().lon_deg != poly.back().lon_deg) {
-              poly.push_back(poly.front());
-            }
-            s.polygon = std::move(poly);
-          }
-        }
-        continue;
-      }
-      if (startsWith(line, "TIME...MOT...LOC")) {
-        std::string motion(line.substr(16));
-        while (i + 1 < r.end && isNumericLine(lines_[i + 1])) {
-          ++i;
-          motion.push_back(' ');
-          motion.append(trim(lines_[i]));
-        }
-        if (!s.motion.present) parseMotion(motion, east, s.motion, where);
+      if (startsWith(line, "LAT...LON") || startsWith(line, "TIME...MOT...LOC")) {
+        i = parseShapeLines(r, i, east, s, where);
         continue;
       }
       if (parseThreatLine(line, s.threats)) continue;
@@ -518,9 +548,73 @@ class Parser {
     return s;
   }
 
-  void parseMotion(std::string_view rest, bool east, StormMotion& m, const std::string& where) {
-    std::vector<std::string_view> t;
-    splitTokens(rest, t);
+  // Parses a LAT...LON or TIME...MOT...LOC line starting at line `i` and the
+  // numeric lines continuing it. Either may run into the other on one line
+  // (seen in MWS: "LAT...LON 2590 8027 ... TIME...MOT...LOC 1832Z ..."): the
+  // text is split at the second keyword and both are kept. Returns the last
+  // line consumed. The first polygon and the first motion of a segment win.
+  std::size_t parseShapeLines(SegmentRange r, std::size_t i, bool east, Segment& s, const std::string& where) {
+    static constexpr std::string_view kPoly = "LAT...LON";
+    static constexpr std::string_view kMotion = "TIME...MOT...LOC";
+    // Tokens of each part, as views into the product text (no copies).
+    std::vector<std::string_view> polyTokens;
+    std::vector<std::string_view> motionTokens;
+    bool havePoly = false;
+    bool haveMotion = false;
+    std::vector<std::string_view>* current = nullptr;
+    // Adds the tokens of `text` to the current part, switching parts at a keyword.
+    auto take = [&](std::string_view text) {
+      while (!text.empty()) {
+        const std::size_t kp = text.find(kPoly);
+        const std::size_t km = text.find(kMotion);
+        const std::size_t k = std::min(kp, km);
+        if (current != nullptr) splitTokens(text.substr(0, k), *current);
+        if (k == std::string_view::npos) return;
+        if (k == kp) {
+          current = havePoly ? nullptr : &polyTokens;  // a second polygon in the same run is ignored
+          havePoly = true;
+          text.remove_prefix(k + kPoly.size());
+        } else {
+          current = haveMotion ? nullptr : &motionTokens;
+          haveMotion = true;
+          text.remove_prefix(k + kMotion.size());
+        }
+      }
+    };
+    // Lines that continue the run: numbers only, or numbers running into the other keyword.
+    auto continues = [&](std::string_view next) {
+      if (isNumericLine(next)) return true;
+      const std::size_t k = std::min(next.find(kPoly), next.find(kMotion));
+      return k != std::string_view::npos && k > 0 && isNumericLine(next.substr(0, k));
+    };
+    take(trim(lines_[i]));
+    const bool fusedFirst = havePoly && haveMotion;
+    std::size_t j = i;
+    while (j + 1 < r.end && continues(trim(lines_[j + 1]))) {
+      ++j;
+      take(trim(lines_[j]));
+    }
+    if (havePoly && haveMotion && (fusedFirst || j > i)) {
+      p_.issues.push_back(where + ": LAT...LON and TIME...MOT...LOC run together, split");
+    }
+    if (havePoly && s.polygon.empty()) {
+      std::vector<LatLon> poly;
+      if (parseLatLonTokens(polyTokens, east, poly, p_.issues, where + " polygon")) {
+        if (poly.size() < 3) {
+          p_.issues.push_back(where + " polygon: fewer than 3 points");
+        } else {
+          if (poly.front().lat_deg != poly.back().lat_deg || poly.front().lon_deg != poly.back().lon_deg) {
+            poly.push_back(poly.front());
+          }
+          s.polygon = std::move(poly);
+        }
+      }
+    }
+    if (haveMotion && !s.motion.present) parseMotion(motionTokens, east, s.motion, where);
+    return j;
+  }
+
+  void parseMotion(const std::vector<std::string_view>& t, bool east, StormMotion& m, const std::string& where) {
     auto bad = [&] { p_.issues.push_back(where + ": malformed TIME...MOT...LOC"); };
     if (t.size() < 3 || t[0].size() != 5 || t[0][4] != 'Z' || !allDigits(t[0].substr(0, 4)) ||
         !t[1].ends_with("DEG") || !allDigits(t[1].substr(0, t[1].size() - 3)) || !t[2].ends_with("KT") ||
@@ -592,7 +686,8 @@ class Parser {
 bool ThreatTags::empty() const {
   return tornado.empty() && tornado_damage_threat.empty() && thunderstorm_damage_threat.empty() &&
          flash_flood.empty() && flash_flood_damage_threat.empty() && hail.empty() && hail_threat.empty() &&
-         wind.empty() && wind_threat.empty() && waterspout.empty();
+         wind.empty() && wind_threat.empty() && waterspout.empty() && landspout.empty() && snow_squall.empty() &&
+         snow_squall_impact.empty() && expected_rainfall.empty() && dam_failure.empty() && levee_failure.empty();
 }
 
 std::int64_t parseVtecTime(std::string_view s) {
@@ -766,10 +861,26 @@ std::string isoUtc(std::int64_t unix_s) {
   unsigned m = 0;
   unsigned d = 0;
   civilFromDays(days, y, m, d);
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02dZ", static_cast<long long>(y), m, d,
-                static_cast<int>(secs / 3600), static_cast<int>(secs / 60 % 60), static_cast<int>(secs % 60));
-  return buf;
+  if (y < 0 || y > 9999) {
+    char buf[48];
+    std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02dZ", static_cast<long long>(y), m, d,
+                  static_cast<int>(secs / 3600), static_cast<int>(secs / 60 % 60), static_cast<int>(secs % 60));
+    return buf;
+  }
+  // Formatted by hand: JSON output calls this for every time of every alert.
+  std::string out = "0000-00-00T00:00:00Z";
+  auto put = [&](std::size_t at, unsigned v, int width) {
+    for (int i = width - 1; i >= 0; --i, v /= 10) {
+      out[at + static_cast<std::size_t>(i)] = static_cast<char>('0' + v % 10);
+    }
+  };
+  put(0, static_cast<unsigned>(y), 4);
+  put(5, m, 2);
+  put(8, d, 2);
+  put(11, static_cast<unsigned>(secs / 3600), 2);
+  put(14, static_cast<unsigned>(secs / 60 % 60), 2);
+  put(17, static_cast<unsigned>(secs % 60), 2);
+  return out;
 }
 
 ParsedProduct parseProduct(std::string_view text, std::int64_t reference_unix_s) {

@@ -52,6 +52,7 @@ struct Hvtec {
 struct LatLon {
   double lat_deg = 0;
   double lon_deg = 0;
+  bool operator==(const LatLon&) const = default;
 };
 
 // TIME...MOT...LOC line.
@@ -75,7 +76,13 @@ struct ThreatTags {
   std::string hail_threat;
   std::string wind;         // WIND... or MAX WIND GUST...
   std::string wind_threat;
-  std::string waterspout;
+  std::string waterspout;   // WATERSPOUT... (or SPOUT...)
+  std::string landspout;    // LANDSPOUT...
+  std::string snow_squall;         // SNOW SQUALL..., e.g. "OBSERVED"
+  std::string snow_squall_impact;  // SNOW SQUALL IMPACT..., e.g. "SIGNIFICANT"
+  std::string expected_rainfall;   // EXPECTED RAINFALL... or EXPECTED RAINFALL RATE..., e.g. "2-3 INCHES IN 1 HOUR"
+  std::string dam_failure;         // DAM FAILURE..., e.g. "IMMINENT"
+  std::string levee_failure;       // LEVEE FAILURE..., e.g. "OCCURRING"
   // True when no tag was found.
   bool empty() const;
 };
@@ -105,11 +112,17 @@ struct ParsedProduct {
   std::string awips_id;       // e.g. "TORDMX"; empty when the line is missing
   std::string product_code;   // first three characters of the AWIPS ID, e.g. "TOR"
   std::string awips_office;   // rest of the AWIPS ID, e.g. "DMX"
-  std::string product_name;   // catalog name, e.g. "Tornado Warning"; empty when unknown
+  std::string product_name;   // catalog name, else the reference title; empty when unknown
+  std::string product_title;  // reference title (data/reference/products.csv); empty when unknown
   std::int64_t issued_unix_s = 0;  // WMO DDHHMM resolved to a full time; 0 if unknown
   // True when the product was recognised as routine (no VTEC, code in the
   // routine list): only heading, AWIPS ID and UGC were parsed.
   bool routine_fast_path = false;
+  // Why the whole product is a test message, empty when it is not: "TEST
+  // banner" (a line "TEST...<title>...TEST", NWS Directive 10-1701) or "test
+  // product <NNN>" (RWT, RMT, DMO). A VTEC line of class T marks its own
+  // event as a test (see Vtec::product_class) even without this.
+  std::string test_reason;
   std::vector<Segment> segments;
   std::vector<std::string> issues;  // problems found; empty for a clean product
 };

@@ -4,11 +4,14 @@
 
 #include <algorithm>
 #include <csignal>
+#include <filesystem>
 #include <cstdio>
 
 #include "bus/stats_report.h"
 #include "bus/topics.h"
 #include "runtime/names.h"
+#include "service/handshake_monitor.h"
+#include "service/zap_handler.h"
 #include "service/zmq_watch.h"
 
 namespace emwin::service {
@@ -35,6 +38,33 @@ void addCommonOptions(runtime::Cli& cli, CommonOptions& o) {
       ->check(runtime::ConnectEndpoint(true));
   cli.option("--linger-ms", o.linger_ms, "on stop, keep delivering queued messages at most this long")
       ->check(runtime::IntRange(0, 60'000));
+  cli.option("--keys", o.keys, "keys directory: CURVE encryption and authentication on every bus endpoint")
+      ->check(runtime::ReadableDir());
+  cli.option("--key-name", o.key_name, "this process's key pair in --keys (<name>.key; default: the service name)");
+}
+
+bus::BusSecurity loadBusSecurity(const CommonOptions& o, const std::string& service) {
+  namespace fs = std::filesystem;
+  bus::BusSecurity s;
+  std::string error;
+  const fs::path dir(o.keys);
+  auto pub = bus::readKeyFile((dir / "bus.pub").string(), &error);
+  if (!pub) throw runtime::ConfigError("--keys", error + " (every process needs the bus's public key)");
+  s.server.public_key = pub->public_key;
+  std::error_code ec;
+  if (fs::exists(dir / "bus.key", ec)) {
+    auto pair = bus::readKeyFile((dir / "bus.key").string(), &error);
+    if (!pair || pair->secret_key.empty()) throw runtime::ConfigError("--keys", error);
+    if (pair->public_key != s.server.public_key) throw runtime::ConfigError("--keys", "bus.key does not match bus.pub");
+    s.server = *pair;
+  }
+  const std::string name = o.key_name.empty() ? service : o.key_name;
+  if (fs::exists(dir / (name + ".key"), ec)) {
+    auto own = bus::readKeyFile((dir / (name + ".key")).string(), &error);
+    if (!own || own->secret_key.empty()) throw runtime::ConfigError("--key-name", error);
+    s.own = *own;
+  }
+  return s;
 }
 
 struct Runtime::Output {
@@ -73,11 +103,48 @@ Runtime::~Runtime() {
   for (auto& out : outputs_) out->watch.reset();
 }
 
+void Runtime::monitor(zmq::socket_ref socket, const std::string& name) {
+  monitors_.push_back(std::make_unique<HandshakeMonitor>(io_, zmq_, socket, name, runtime::logger("auth")));
+}
+
+void Runtime::noteBind(const std::string& endpoint) {
+  if (security_) return;
+  const auto host_start = endpoint.find("://");
+  if (endpoint.rfind("tcp://", 0) != 0 || host_start == std::string::npos) return;
+  const std::string rest = endpoint.substr(host_start + 3);
+  const std::string host = rest.substr(0, rest.rfind(':'));
+  const bool loopback = host.rfind("127.", 0) == 0 || host == "localhost" || host == "[::1]" || host == "lo";
+  if (!loopback) open_endpoints_.push_back(endpoint);
+}
+
+const bus::BusSecurity* Runtime::clientSecurity(std::string_view option) {
+  if (!security_) return nullptr;
+  if (security_->own.secret_key.empty()) {
+    throw runtime::ConfigError("--key-name", "no key pair '" +
+                                                 (options_.key_name.empty() ? service_name_ : options_.key_name) +
+                                                 ".key' in --keys to connect to " + std::string(option));
+  }
+  return &*security_;
+}
+
 bus::Publisher& Runtime::publisher(bus::PublisherOptions options, std::string_view tap_option,
                                    std::string_view pipe_option) {
   if (!options.tap_endpoint.empty()) runtime::checkBindEndpoint(std::string(tap_option), options.tap_endpoint);
   if (!options.pipeline_endpoint.empty()) {
     runtime::checkBindEndpoint(std::string(pipe_option), options.pipeline_endpoint);
+  }
+  if (!options.tap_endpoint.empty()) noteBind(options.tap_endpoint);
+  if (!options.pipeline_endpoint.empty()) noteBind(options.pipeline_endpoint);
+  if (security_) {
+    if (!security_->canServe()) {
+      throw runtime::ConfigError("--keys", "bus.key (the producers' key pair) is missing: this process binds " +
+                                               std::string(tap_option) + "/" + std::string(pipe_option));
+    }
+    options.security = &*security_;
+    options.service = service_name_;
+    options.authorize = [this](const std::string& user, const std::string& group) {
+      return zap_ && zap_->mayJoin(user, group);
+    };
   }
   auto out = std::make_unique<Output>();
   try {
@@ -85,6 +152,12 @@ bus::Publisher& Runtime::publisher(bus::PublisherOptions options, std::string_vi
   } catch (const bus::EndpointError& e) {
     throw runtime::ConfigError(
         std::string(e.transport() == bus::EndpointError::Transport::kTap ? tap_option : pipe_option), e.what());
+  }
+  if (security_) {
+    if (auto* tap = out->publisher->tap(); tap != nullptr && !tap->endpoint().empty()) {
+      monitor(tap->socket(), std::string(tap_option));
+    }
+    if (auto* pipe = out->publisher->pipeline()) monitor(pipe->socket(), std::string(pipe_option));
   }
   if (bus::PipelinePublisher* pipe = out->publisher->pipeline()) {
     Output* raw = out.get();
@@ -101,6 +174,7 @@ bus::Publisher& Runtime::publisher(bus::PublisherOptions options, std::string_vi
 bus::PipelineSubscriber& Runtime::pipelineInput(bus::PipelineSubscriberOptions options, Handler handler,
                                                 std::string_view option) {
   runtime::checkConnectEndpoint(std::string(option), options.endpoint);
+  options.security = clientSecurity(option);
   auto in = std::make_unique<Input>();
   try {
     in->pipeline = std::make_unique<bus::PipelineSubscriber>(zmq_, std::move(options));
@@ -117,6 +191,17 @@ bus::PipelineSubscriber& Runtime::pipelineInput(bus::PipelineSubscriberOptions o
 
 bus::TapSubscriber& Runtime::tapInput(bus::TapSubscriberOptions options, Handler handler, std::string_view option) {
   for (const auto& e : options.endpoints) runtime::checkConnectEndpoint(std::string(option), e);
+  for (const auto& e : options.bind) noteBind(e);
+  if (security_) {
+    if (!options.bind.empty()) {
+      if (!security_->canServe()) {
+        throw runtime::ConfigError("--keys", "bus.key is missing: this process binds " + std::string(option));
+      }
+      options.security = &*security_;
+    } else {
+      options.security = clientSecurity(option);
+    }
+  }
   auto in = std::make_unique<Input>();
   try {
     in->tap = std::make_unique<bus::TapSubscriber>(zmq_, std::move(options));
@@ -124,6 +209,9 @@ bus::TapSubscriber& Runtime::tapInput(bus::TapSubscriberOptions options, Handler
     throw runtime::ConfigError(std::string(option), e.what());
   }
   in->handler = std::move(handler);
+  if (security_ && !in->tap->options().bind.empty()) {
+    monitor(in->tap->socket(), std::string(option));  // a bound input (an intake) is a CURVE server
+  }
   Input* raw = in.get();
   in->watch = std::make_unique<ZmqWatch>(io_, in->tap->socket(), [this, raw] { readInput(*raw); });
   in->watch->setEnabled(flowing_ && !stopping_);
@@ -133,6 +221,7 @@ bus::TapSubscriber& Runtime::tapInput(bus::TapSubscriberOptions options, Handler
 
 void Runtime::readInput(Input& in) {
   for (int i = 0; i < kInputBatch && flowing_ && !stopping_; ++i) {
+    if (i > 0 && !outputsHaveRoom()) break;  // what the last message produced filled an output
     std::optional<bus::Received> m = in.pipeline ? in.pipeline->tryReceive() : in.tap->tryReceive();
     if (!m) break;
     const bus::AckToken token = m->ackToken();
@@ -163,14 +252,20 @@ void Runtime::afterWork() {
   updateFlow();
 }
 
+bool Runtime::outputsHaveRoom() const {
+  for (const auto& out : outputs_) {
+    if (!out->publisher->hasRoom()) return false;
+  }
+  return true;
+}
+
 void Runtime::holdInputs(bool hold) {
   held_ = hold;
   updateFlow();
 }
 
 void Runtime::updateFlow() {
-  bool room = !held_;
-  for (const auto& out : outputs_) room = room && out->publisher->hasRoom();
+  const bool room = !held_ && outputsHaveRoom();
   if (room == flowing_) return;
   flowing_ = room;
   for (auto& in : inputs_) in->watch->setEnabled(flowing_ && !stopping_);
@@ -192,20 +287,17 @@ void Runtime::every(std::chrono::milliseconds period, std::function<void()> fn) 
   t->fn = std::move(fn);
   t->period = std::max(period, std::chrono::milliseconds(1));
   timers_.push_back(t);
-  std::weak_ptr<Timer> weak = t;
-  auto arm = std::make_shared<std::function<void()>>();
-  *arm = [this, weak, arm] {
-    auto self = weak.lock();
-    if (!self) return;
-    self->timer.expires_after(self->period);
-    self->timer.async_wait([this, weak, arm](const asio::error_code& ec) {
-      auto timer = weak.lock();
-      if (ec || !timer || finished_) return;
-      timer->fn();
-      (*arm)();
-    });
-  };
-  (*arm)();
+  arm(t);
+}
+
+void Runtime::arm(const std::shared_ptr<Timer>& t) {
+  t->timer.expires_after(t->period);
+  t->timer.async_wait([this, weak = std::weak_ptr<Timer>(t)](const asio::error_code& ec) {
+    auto timer = weak.lock();
+    if (ec || !timer || finished_) return;
+    timer->fn();
+    arm(timer);
+  });
 }
 
 void Runtime::after(std::chrono::milliseconds delay, std::function<void()> fn) {
@@ -247,6 +339,13 @@ void Runtime::publishStats() {
   stats_.setCounter("backpressure_paused_ms", (paused_us_ + (flowing_ ? 0 : usSince(paused_since_))) / 1000);
   stats_.setGauge("paused", flowing_ ? 0.0 : 1.0);
   stats_.setCounter("handler_errors", handler_errors_);
+  if (zap_) {
+    stats_.setCounter("auth_allowed", zap_->allowed());
+    stats_.setCounter("auth_denied", zap_->denied());
+    std::uint64_t failed = 0;
+    for (const auto& m : monitors_) failed += m->failures();
+    stats_.setCounter("auth_handshake_failures", failed);
+  }
   emwin::bus::v1::ServiceStats message = stats_.build(now);
   const std::string topic = stats_.topic();
   for (auto& out : outputs_) {
@@ -319,14 +418,29 @@ int Runtime::run(Service& service) {
   service_ = &service;
   stats_.setState(emwin::bus::v1::SERVICE_STATE_STARTING);
   try {
+    if (!options_.keys.empty()) {
+      security_ = loadBusSecurity(options_, service_name_);
+      std::vector<std::string> warnings;
+      auto rules = bus::AccessRules::load(options_.keys, &warnings);
+      for (const auto& w : warnings) log_->warn("keys: {}", w);
+      zap_ = std::make_unique<ZapHandler>(io_, zmq_, std::move(rules), runtime::logger("auth"));
+    }
     if (!options_.stats_connect.empty()) {
       bus::PublisherOptions po;
       po.producer_id = service_name_ + "." + options_.instance;
       po.tap_connect = {options_.stats_connect};
       po.tap_send_hwm = 100;
+      po.security = clientSecurity("--stats-connect");
       stats_push_ = std::make_unique<bus::Publisher>(zmq_, std::move(po));
     }
     service.start(*this);
+    if (!open_endpoints_.empty()) {
+      std::string list;
+      for (const auto& e : open_endpoints_) list += (list.empty() ? "" : ", ") + e;
+      log_->warn("{} bound on a non-loopback address without authentication: anyone who can reach it may read or "
+                 "join it (set --keys, see docs/security.md)",
+                 list);
+    }
   } catch (const runtime::ConfigError& e) {
     std::fprintf(stderr, "emwin-%s: %s\n", service_name_.c_str(), e.what());
     return 2;

@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -50,12 +51,21 @@ struct CommonOptions {
   int stats_interval_ms = 2000;    // --stats-interval-ms: ServiceStats period
   std::string stats_connect;       // --stats-connect: also push ServiceStats to this intake (emwin-stats)
   int linger_ms = 500;             // --linger-ms: on stop, keep delivering queued messages at most this long
+  std::string keys;                // --keys: keys directory; CURVE on every bus endpoint (docs/security.md); '' = off
+  std::string key_name;            // --key-name: this process's key pair <keys>/<name>.key; default: the service name
 };
 
-// Adds --log-level, --instance, --stats-interval-ms, --stats-connect and --linger-ms.
+// Adds --log-level, --instance, --stats-interval-ms, --stats-connect, --linger-ms, --keys and --key-name.
 void addCommonOptions(runtime::Cli& cli, CommonOptions& options);
 
 class Runtime;
+class ZapHandler;
+class HandshakeMonitor;
+
+// Loads the CURVE keys of `options.keys` for a process named `service`:
+// bus.pub (required), bus.key (when present), <key-name>.key (when present).
+// Throws runtime::ConfigError naming --keys or --key-name.
+bus::BusSecurity loadBusSecurity(const CommonOptions& options, const std::string& service);
 
 // A service: handlers the runtime calls on its one thread.
 class Service {
@@ -135,6 +145,8 @@ class Runtime {
   const std::string& instance() const noexcept { return options_.instance; }
   const std::string& serviceName() const noexcept { return service_name_; }
   const std::shared_ptr<spdlog::logger>& log() const noexcept { return log_; }
+  // The process's CURVE settings (nullptr without --keys): for sockets a service makes itself.
+  const bus::BusSecurity* security() const noexcept { return security_ ? &*security_ : nullptr; }
 
  private:
   struct Output;
@@ -142,11 +154,16 @@ class Runtime {
   struct Timer;
 
   void readInput(Input& input);
+  void arm(const std::shared_ptr<Timer>& timer);
+  bool outputsHaveRoom() const;
   void updateFlow();
   void maintain();
   void publishStats();
   void drainTick();
   void finish();
+  void noteBind(const std::string& endpoint);
+  void monitor(zmq::socket_ref socket, const std::string& name);
+  const bus::BusSecurity* clientSecurity(std::string_view option);
   std::size_t unacknowledgedDownstream() const;
 
   std::string service_name_;
@@ -160,6 +177,10 @@ class Runtime {
   std::vector<std::unique_ptr<Input>> inputs_;
   std::vector<std::shared_ptr<Timer>> timers_;
   std::unique_ptr<bus::Publisher> stats_push_;  // --stats-connect
+  std::optional<bus::BusSecurity> security_;    // --keys
+  std::unique_ptr<ZapHandler> zap_;
+  std::vector<std::string> open_endpoints_;     // bound to a non-loopback address without --keys
+  std::vector<std::unique_ptr<HandshakeMonitor>> monitors_;  // failed CURVE handshakes per bound socket
   std::vector<std::function<void()>> on_flowing_;
   Service* service_ = nullptr;
   bool flowing_ = true;

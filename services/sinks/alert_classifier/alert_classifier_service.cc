@@ -11,14 +11,17 @@ namespace {
 namespace v1 = emwin::bus::v1;
 
 std::size_t tierSlot(v1::PriorityTier tier) {
-  if (tier < v1::PRIORITY_TIER_EMERGENCY || tier > v1::PRIORITY_TIER_ROUTINE) return 0;
+  if (tier < v1::PRIORITY_TIER_EMERGENCY || tier > v1::PRIORITY_TIER_TEST) return 0;
   return static_cast<std::size_t>(tier);
 }
 
 // "alerts.<tier>" counter names, built once.
-const std::array<std::string, 7>& tierCounters() {
-  static const std::array<std::string, 7> names = [] {
-    std::array<std::string, 7> out;
+// Slot 0 = unspecified / out of range; 1..7 = the tiers (7: test messages).
+constexpr std::size_t kTierCounterSlots = static_cast<std::size_t>(v1::PRIORITY_TIER_TEST) + 1;
+
+const std::array<std::string, kTierCounterSlots>& tierCounters() {
+  static const std::array<std::string, kTierCounterSlots> names = [] {
+    std::array<std::string, kTierCounterSlots> out;
     out[0] = "alerts.unspecified";
     for (std::size_t i = 1; i < out.size(); ++i) {
       out[i] = "alerts." + std::string(products::tierName(static_cast<products::Tier>(static_cast<int>(i))));

@@ -63,7 +63,7 @@ class AlertClassifierService : public service::Service {
     bus::AckToken token;
     std::uint32_t unsettled = 0;
   };
-  static constexpr std::size_t kTierSlots = 7;  // 0 = unspecified / out of range; 1..6 = the tiers
+  static constexpr std::size_t kTierSlots = 8;  // 0 = unspecified / out of range; 1..7 = the tiers (7: test)
 
   void onFile(bus::Received&& message);
   void onSettled(std::uint64_t sequence);

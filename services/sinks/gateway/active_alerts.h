@@ -9,6 +9,7 @@
 // Thread-safety: not thread-safe; the gateway's reactor thread.
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -35,6 +36,9 @@ class ActiveAlerts {
   // the download URL of a product file, or "" when it is not held.
   Json query(const Filter& filter, std::int64_t at, bool pending,
              const std::function<std::string(const std::string&)>& file_url) const;
+
+  // How many events are in effect at `at`.
+  std::size_t inEffect(std::int64_t at) const { return state_.all(at).size(); }
 
   // One event with its history (GET /alerts/<key>); nullopt when unknown.
   std::optional<Json> event(const std::string& key, std::int64_t at) const;

@@ -42,6 +42,18 @@ Json polygonJson(const google::protobuf::RepeatedPtrField<v1::LatLon>& points) {
   return out;
 }
 
+// [{"code","name","lat","lon"}]; name/lat/lon null for codes the reference table does not know.
+Json areasJson(const google::protobuf::RepeatedPtrField<v1::UgcArea>& areas) {
+  Json out = Json::array();
+  for (const auto& a : areas) {
+    out.push_back(Json{{"code", a.code()},
+                       {"name", a.known() ? Json(a.name()) : Json(nullptr)},
+                       {"lat", a.known() ? Json(a.lat_deg()) : Json(nullptr)},
+                       {"lon", a.known() ? Json(a.lon_deg()) : Json(nullptr)}});
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string_view kindName(EventKind kind) noexcept {
@@ -140,6 +152,7 @@ EventFacts alertFacts(const v1::Alert& a, std::string_view topic) {
   f.product_code = upper(a.product_code());
   f.awips_id = upper(a.awips_id());
   addOffice(f.offices, a.office());
+  addOffice(f.offices, a.office_code());
   addOffice(f.offices, a.wmo_cccc());
   if (a.awips_id().size() > 3) addOffice(f.offices, std::string_view(a.awips_id()).substr(3));
   f.ugc.reserve(a.ugc_size());
@@ -152,9 +165,13 @@ EventFacts alertFacts(const v1::Alert& a, std::string_view topic) {
   f.significance = upper(a.significance());
   f.action = upper(a.action());
   f.tier = static_cast<int>(a.tier());
-  f.is_test = topic.rfind("test.", 0) == 0 || a.vtec_product_class() == "T";
+  f.is_test = a.is_test() || topic.rfind("test.", 0) == 0 || a.vtec_product_class() == "T";
   f.polygon.reserve(a.polygon_size());
   for (const auto& p : a.polygon()) f.polygon.push_back({p.lat_deg(), p.lon_deg()});
+  // County/zone centres from the reference table (the classifier fills ugc_areas).
+  for (const auto& area : a.ugc_areas()) {
+    if (area.known()) f.centroids.push_back({area.lat_deg(), area.lon_deg()});
+  }
   return f;
 }
 
@@ -167,9 +184,14 @@ Json alertJson(const v1::Alert& a, std::string_view topic, std::string_view even
   j["tier_level"] = static_cast<int>(a.tier());
   j["headline"] = a.headline();
   j["office"] = a.office();
+  j["office_code"] = a.office_code();
+  j["office_name"] = a.office_name();
+  j["office_city"] = a.office_city();
+  j["office_state"] = a.office_state();
   j["awips_id"] = a.awips_id();
   j["product_code"] = a.product_code();
   j["product_name"] = a.product_name();
+  j["product_title"] = a.product_title();
   j["phenomenon"] = a.phenomenon();
   j["significance"] = a.significance();
   j["phenomenon_name"] = a.phenomenon_name();
@@ -188,7 +210,19 @@ Json alertJson(const v1::Alert& a, std::string_view topic, std::string_view even
   j["expires_unix_s"] = a.expires_unix_s();
   j["ugc"] = Json::array();
   for (const auto& u : a.ugc()) j["ugc"].push_back(u);
+  j["areas"] = areasJson(a.ugc_areas());
   j["polygon"] = polygonJson(a.polygon());
+  if (a.segments_size() > 0) {
+    Json segments = Json::array();
+    for (const auto& seg : a.segments()) {
+      segments.push_back(Json{{"index", seg.index()},
+                              {"areas", areasJson(seg.ugc())},
+                              {"expires", timeField(seg.expires_unix_s())},
+                              {"headline", seg.headline()},
+                              {"polygon", polygonJson(seg.polygon())}});
+    }
+    j["segments"] = std::move(segments);
+  }
   if (a.has_motion() && (a.motion().speed_kt() > 0 || a.motion().locations_size() > 0)) {
     Json m = Json::object();
     m["time"] = timeField(a.motion().time_unix_s());
@@ -210,10 +244,33 @@ Json alertJson(const v1::Alert& a, std::string_view topic, std::string_view even
   j["threats"] = std::move(threats);
   j["emergency_tags"] = Json::array();
   for (const auto& e : a.emergency_tags()) j["emergency_tags"].push_back(e);
+  j["emergency_confirmed"] = a.emergency_confirmed();
+  j["is_pds"] = a.is_pds();
   j["is_cancellation"] = a.is_cancellation();
   j["is_expiration"] = a.is_expiration();
-  j["is_test"] = topic.rfind("test.", 0) == 0 || a.vtec_product_class() == "T";
+  j["is_test"] = a.is_test() || topic.rfind("test.", 0) == 0 || a.vtec_product_class() == "T";
+  j["test_reason"] = a.test_reason();
   j["hvtec"] = a.hvtec();
+  if (a.hvtec_records_size() > 0) {
+    Json records = Json::array();
+    for (const auto& h : a.hvtec_records()) {
+      Json r{{"raw", h.raw()},
+             {"nwsli", h.nwsli()},
+             {"severity", h.severity()},
+             {"severity_name", h.severity_name()},
+             {"immediate_cause", h.immediate_cause_name()},
+             {"begins", timeField(h.begin_unix_s())},
+             {"crest", timeField(h.crest_unix_s())},
+             {"ends", timeField(h.end_unix_s())},
+             {"flood_record", h.flood_record_name()}};
+      if (h.point_known()) {
+        r["point"] = Json{{"stream", h.stream()}, {"proximity", h.proximity()}, {"place", h.place()},
+                          {"state", h.state()}, {"lat", h.point().lat_deg()}, {"lon", h.point().lon_deg()}};
+      }
+      records.push_back(std::move(r));
+    }
+    j["hvtec_records"] = std::move(records);
+  }
   j["segment_index"] = a.segment_index();
   j["wmo"] = Json{{"ttaaii", a.wmo_ttaaii()}, {"cccc", a.wmo_cccc()}, {"ddhhmm", a.wmo_ddhhmm()}, {"bbb", a.wmo_bbb()}};
   j["filename"] = a.filename();

@@ -61,9 +61,6 @@ struct GatewayService::Input {
   std::uint64_t bad_payloads = 0;
 };
 
-// The active alerts (filled in once the active-state library is available).
-struct GatewayService::ActiveAlerts {};
-
 void addGatewayOptions(runtime::Cli& cli, GatewayOptions& o) {
   cli.option("--alerts", o.alerts, "alert classifier tap to follow ('' = none)")->check(optionalConnect());
   cli.option("--files", o.files, "assembler tap to follow for file events and /files ('' = none)")
@@ -192,10 +189,33 @@ void GatewayService::stop(service::Runtime&) {
   saveSnapshot();
 }
 
-std::int64_t GatewayService::clockNow() const { return static_cast<std::int64_t>(std::time(nullptr)); }
+std::int64_t GatewayService::clockNow() const {
+  if (options_.clock == "feed" && active_->feedTime() > 0) return active_->feedTime();
+  return static_cast<std::int64_t>(std::time(nullptr));
+}
 
-void GatewayService::saveSnapshot() {}
-void GatewayService::loadSnapshot() {}
+std::string GatewayService::snapshotPath() const { return options_.state_dir + "/active-alerts.json"; }
+
+void GatewayService::saveSnapshot() {
+  if (options_.state_dir.empty() || !active_) return;
+  std::string error;
+  if (!active_->save(snapshotPath(), error)) {
+    ++snapshot_errors_;
+    runtime_->log()->warn("cannot save the active alerts: {} ({} so far)", error, snapshot_errors_);
+  }
+}
+
+void GatewayService::loadSnapshot() {
+  if (options_.state_dir.empty()) return;
+  if (!std::filesystem::exists(snapshotPath())) return;
+  std::string error;
+  if (active_->load(snapshotPath(), error)) {
+    runtime_->log()->info("active alerts restored from {}: {} events", snapshotPath(), active_->stats().events);
+  } else {
+    ++snapshot_errors_;
+    runtime_->log()->warn("starting without the saved active alerts: {}", error);
+  }
+}
 
 void GatewayService::countBad(Input& input, const char* what, const std::string& topic) {
   ++input.bad_payloads;
@@ -215,7 +235,8 @@ void GatewayService::onAlert(Input& input, const bus::Received& m) {
     countBad(input, "Alert", m.topic);
     return;
   }
-  hub_->publish(EventKind::kAlert, alertFacts(alert, m.topic), alertJson(alert, m.topic, ""));
+  const std::string key = active_->apply(alert);
+  hub_->publish(EventKind::kAlert, alertFacts(alert, m.topic), alertJson(alert, m.topic, key));
 }
 
 void GatewayService::onFile(Input& input, const bus::Received& m) {
@@ -336,12 +357,82 @@ void GatewayService::openStream(http::beast::tcp_stream&& stream, http::BeastReq
   hub_->attach(std::move(s), std::move(*filter), last_id);
 }
 
-http::Response GatewayService::activeAlerts(const http::Request&) {
-  return errorResponse(503, "active alerts are not available yet");
+namespace {
+
+// Unix seconds from "1714168800", "2024-04-26T22:00Z" or "2024-04-26T22:00:00Z".
+std::optional<std::int64_t> parseTime(const std::string& text) {
+  if (!text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    try {
+      return std::stoll(text);
+    } catch (const std::exception&) {
+      return std::nullopt;
+    }
+  }
+  std::tm tm{};
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
+  char z = 0;
+  const int n = std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c", &y, &mo, &d, &h, &mi, &sec, &z);
+  if (n == 7 && z == 'Z') {
+  } else if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d%c", &y, &mo, &d, &h, &mi, &z) == 6 && z == 'Z') {
+    sec = 0;
+  } else {
+    return std::nullopt;
+  }
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return std::nullopt;
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = sec;
+  return static_cast<std::int64_t>(timegm(&tm));
 }
 
-http::Response GatewayService::alertByKey(const http::Request&) {
-  return errorResponse(503, "active alerts are not available yet");
+}  // namespace
+
+http::Response GatewayService::activeAlerts(const http::Request& request) {
+  std::string error;
+  auto filter = Filter::parse(request, error, {"at", "pending"});
+  if (!filter) {
+    ++bad_requests_;
+    return errorResponse(400, error);
+  }
+  std::int64_t at = clockNow();
+  std::string clock = options_.clock;
+  if (auto a = request.param("at")) {
+    auto t = parseTime(*a);
+    if (!t) {
+      ++bad_requests_;
+      return errorResponse(400, "bad at '" + *a + "': want Unix seconds or YYYY-MM-DDTHH:MMZ");
+    }
+    at = *t;
+    clock = "at";
+  }
+  bool pending = false;
+  if (auto p = request.param("pending")) pending = *p == "true" || *p == "1" || *p == "yes";
+  Json alerts = active_->query(*filter, at, pending, [this](const std::string& name) {
+    return files_.find(name) != nullptr ? "/files/" + name : std::string();
+  });
+  Json body = Json::object();
+  body["at"] = isoTime(at);
+  body["at_unix_s"] = at;
+  body["clock"] = clock;
+  body["filter"] = filter->describe();
+  body["count"] = alerts.size();
+  body["alerts"] = std::move(alerts);
+  return jsonResponse(200, body);
+}
+
+http::Response GatewayService::alertByKey(const http::Request& request) {
+  const std::string key = request.path.substr(std::string_view("/alerts/").size());
+  if (key.empty() || key.size() > 128 || !alerts::EventKey::parse(key)) {
+    ++bad_requests_;
+    return errorResponse(400, "bad event key '" + key.substr(0, 128) +
+                                  "': want office.phenomenon.significance.ETN.year, e.g. KDMX.TO.W.0042.2025");
+  }
+  auto event = active_->event(key, clockNow());
+  if (!event) return errorResponse(404, "no event " + key + " (never seen, or ended long ago)");
+  return jsonResponse(200, *event);
 }
 
 http::Response GatewayService::fileList(const http::Request& request) {
@@ -482,6 +573,18 @@ http::Response GatewayService::metrics() {
     const double age = in->heard ? std::chrono::duration<double>(Clock::now() - in->last_message).count() : -1;
     m.gauge("bus_silent_seconds", "seconds since the tap's last message (-1: never heard)", age, {{"tap", in->name}});
   }
+  const alerts::ActiveStateStats as = active_->stats();
+  m.gauge("active_events", "events held by the active state (in effect, pending or recently ended)",
+          static_cast<double>(as.events));
+  m.gauge("active_alerts", "events in effect at the gateway's clock",
+          static_cast<double>(active_->inEffect(clockNow())));
+  m.gauge("clock_unix_seconds", "the time /alerts/active is evaluated at (--clock)", static_cast<double>(clockNow()));
+  m.counter("active_updates_total", "alerts offered to the active state, by what it did with them",
+            static_cast<double>(active_->applied()), {{"outcome", "applied"}});
+  m.counter("active_updates_total", "alerts offered to the active state, by what it did with them",
+            static_cast<double>(active_->ignored()), {{"outcome", "ignored"}});
+  m.counter("snapshot_errors_total", "failures saving or restoring the active alerts",
+            static_cast<double>(snapshot_errors_));
   m.gauge("files_held", "files kept in memory for /files", static_cast<double>(files_.size()));
   m.gauge("files_held_bytes", "bytes of files kept in memory", static_cast<double>(files_.bytes()));
   m.counter("files_stored_total", "files stored for download", static_cast<double>(files_stored_));
@@ -524,6 +627,8 @@ void GatewayService::report(runtime::StatsReporter& r) {
   r.setCounter("missed_reported", hs.missed_reported);
   r.setGauge("retained_events", static_cast<double>(hub_->log().size()));
   r.setGauge("files_held", static_cast<double>(files_.size()));
+  r.setGauge("active_events", static_cast<double>(active_->stats().events));
+  r.setCounter("snapshot_errors", snapshot_errors_);
   r.setCounter("files_refused.bad_name", files_bad_name_);
   r.setCounter("files_refused.too_large", files_too_large_);
   std::uint64_t bad = 0;

@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "active_alerts.h"
 #include "event.h"
 #include "file_index.h"
 #include "http/server.h"
@@ -77,7 +78,6 @@ class GatewayService : public service::Service {
 
  private:
   struct Input;
-  struct ActiveAlerts;
 
   void onAlert(Input& input, const bus::Received& message);
   void onFile(Input& input, const bus::Received& message);
@@ -91,6 +91,7 @@ class GatewayService : public service::Service {
   http::Response fileList(const http::Request& request);
   http::Response fileDownload(const http::Request& request);
   std::int64_t clockNow() const;
+  std::string snapshotPath() const;
   void saveSnapshot();
   void loadSnapshot();
   void countBad(Input& input, const char* what, const std::string& topic);
@@ -110,6 +111,7 @@ class GatewayService : public service::Service {
   std::uint64_t refused_full_ = 0;        // streams refused at max_clients
   std::uint64_t bad_requests_ = 0;        // bad filters, bad names, refused upgrades
   std::uint64_t open_file_limit_ = 0;
+  std::uint64_t snapshot_errors_ = 0;
   std::chrono::steady_clock::time_point started_;
 };
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "aggregator.h"
+#include "http/access.h"
 #include "http/server.h"
 #include "runtime/cli.h"
 #include "service/runtime.h"
@@ -28,6 +29,9 @@ struct StatsOptions {
   std::string http = "0.0.0.0:9464";     // host:port for /metrics, /healthz; '' = none
   int summary_interval_ms = 0;           // period of stats.summary; 0 = --stats-interval-ms
   int stale_after_ms = 10000;            // a service silent this long is reported down
+  std::vector<std::string> http_tokens;  // bearer tokens /metrics needs (and /healthz with http_token_healthz); none = open
+  bool http_token_healthz = false;       // /healthz needs a token too (default: open for health checks)
+  std::vector<std::string> http_allow;   // client networks (CIDR) allowed on HTTP; none = everyone
 };
 
 // Adds the stats service's own options to `cli`.
@@ -53,6 +57,7 @@ class StatsService : public service::Service {
   bus::Publisher* publisher_ = nullptr;
   StatsAggregator aggregator_;
   std::unique_ptr<http::Server> http_;
+  std::unique_ptr<http::AccessGuard> guard_;
   std::uint64_t bad_payloads_ = 0;
   std::uint64_t stats_received_ = 0;
 };

@@ -13,6 +13,7 @@ void ConsumerGroup::enqueue(const MessagePtr& m) {
   queue_.push_back(Pending{m, false});
   outstanding_.insert(m->sequence);
   last_routed_ = m->sequence;
+  if (first_routed_ == 0) first_routed_ = m->sequence;
 }
 
 Replica& ConsumerGroup::join(const std::string& identity, const std::string& replica_name, std::uint32_t window,
@@ -67,7 +68,8 @@ std::size_t ConsumerGroup::replay(Replica& replica, const Retention& retention, 
   std::size_t count = 0;
   for (auto it = retention.after(after); it != retention.end(); ++it) {
     const MessagePtr& m = *it;
-    if (!wants(m->topic) || outstanding_.count(m->sequence) != 0) continue;
+    if (first_routed_ != 0 && m->sequence >= first_routed_) break;  // routed to the group: not replayed
+    if (!wants(m->topic)) continue;
     replica.replay.push_back(m);
     ++count;
   }
@@ -90,7 +92,8 @@ void ConsumerGroup::dispatch(const Sender& send, GroupCounters& counters, std::v
     if (!best->replay.empty()) {
       MessagePtr m = std::move(best->replay.front());
       best->replay.pop_front();
-      if (!send(*best, *m, true, ackedThrough())) {
+      // A replayed message was never routed to the group: the group's floor says nothing about it.
+      if (!send(*best, *m, true, 0)) {
         lost.push_back(best->identity);
         remove(std::string(best->identity), now);
         continue;

@@ -81,8 +81,9 @@ class ConsumerGroup {
   // front of the queue, in order. Returns how many.
   std::size_t remove(const std::string& identity, Clock::time_point now);
   // Queues for `replica` the retained messages after `after` that this group
-  // wants, except those still outstanding (they are queued or in flight
-  // anyway). Returns how many.
+  // wants and that were never routed to it (published before the group
+  // existed here): what was routed is outstanding (it will be delivered) or
+  // was acknowledged by the group. Returns how many.
   std::size_t replay(Replica& replica, const Retention& retention, std::uint64_t after);
   // Sends while replicas have free credit. Replicas found unroutable are
   // removed; their routing ids are appended to `lost`.
@@ -113,6 +114,7 @@ class ConsumerGroup {
   std::deque<Pending> queue_;
   std::set<std::uint64_t> outstanding_;
   std::uint64_t last_routed_ = 0;
+  std::uint64_t first_routed_ = 0;  // 0 = nothing routed yet
   std::map<std::string, Replica> replicas_;  // by routing id
   Clock::time_point empty_since_;
 };
