@@ -253,7 +253,10 @@ TEST(GatewayPipeline, FiltersResumeSlowClientsWebSocketFilesAndActiveAlerts) {
   // Every filter: exactly what the unfiltered stream says it should be (the
   // last event the `all` client saw bounds the comparison: stats keep coming).
   const auto everything = all.of();
-  const std::uint64_t last_seq = std::stoull(everything.back().id.substr(everything.back().id.find('-') + 1));
+  std::uint64_t last_seq = 0;
+  for (const auto& e : everything) {
+    if (!e.id.empty()) last_seq = std::stoull(e.id.substr(e.id.find('-') + 1));
+  }
   auto upTo = [&](const std::vector<SseEvent>& evs) {
     std::vector<SseEvent> out;
     for (const auto& e : evs) {

@@ -94,6 +94,17 @@ void addGatewayOptions(runtime::Cli& cli, GatewayOptions& o) {
   cli.option("--snapshot-interval-s", o.snapshot_interval_s, "save the active alerts this often")
       ->check(runtime::IntRange(1, 86'400));
   cli.option("--cors", o.cors, "Access-Control-Allow-Origin sent with every response ('' = none)");
+  cli.option("--http-token", o.http_tokens,
+             "bearer token required on HTTP (repeatable; env comma-separated; browsers pass ?access_token=)")
+      ->delimiter(',');
+  cli.flag("--http-token-healthz", o.http_token_healthz, "/healthz needs the token too (default: open)");
+  cli.option("--http-allow", o.http_allow, "client network allowed on HTTP, CIDR (repeatable; default everyone)")
+      ->delimiter(',')
+      ->check(CLI::Validator(
+          [](std::string& v) {
+            return http::AccessGuard::validCidr(v) ? std::string() : "'" + v + "' is not an address or CIDR";
+          },
+          "CIDR", "Cidr"));
   cli.option("--stale-after-s", o.stale_after_s, "/healthz fails when a followed tap is silent this long")
       ->check(runtime::IntRange(1, 86'400));
   cli.option("--tap-hwm", o.tap_hwm, "receive high-water mark of each tap (messages)")
@@ -115,7 +126,12 @@ void GatewayService::start(service::Runtime& rt) {
   runtime_ = &rt;
   started_ = Clock::now();
   epoch_ = nowUs();
-  if (!options_.state_dir.empty()) runtime::checkWritableDir("--state-dir", options_.state_dir);
+  if (!options_.state_dir.empty()) {
+    runtime::checkWritableDir("--state-dir", options_.state_dir);
+    std::error_code ec;
+    std::filesystem::create_directories(options_.state_dir, ec);
+    if (ec) throw runtime::ConfigError("--state-dir", "cannot create " + options_.state_dir + ": " + ec.message());
+  }
   // Each stream is a descriptor: make room for max_clients of them.
   open_file_limit_ = http::raiseOpenFileLimit(options_.max_clients + 256);
   if (open_file_limit_ < options_.max_clients + 64) {
@@ -141,6 +157,25 @@ void GatewayService::start(service::Runtime& rt) {
       throw runtime::ConfigError("--http", "cannot listen on " + options_.http + ": " + e.code().message());
     } catch (const std::exception& e) {
       throw runtime::ConfigError("--http", "cannot listen on " + options_.http + ": " + e.what());
+    }
+    if (!options_.http_tokens.empty() || !options_.http_allow.empty()) {
+      http::AccessOptions ao;
+      ao.tokens = options_.http_tokens;
+      ao.allow = options_.http_allow;
+      // The page's own files are code, not data: open, so that a browser given
+      // /?access_token=... can load them; its API calls carry the token.
+      for (const auto& f : kWebFiles) ao.open_paths.emplace_back(f.path);
+      if (!options_.http_token_healthz) ao.open_paths.emplace_back("/healthz");
+      guard_ = std::make_unique<http::AccessGuard>(ao);
+      http_->guard([this](const http::Request& r) -> std::optional<http::Response> {
+        // EventSource cannot set headers: a token may come as ?access_token=.
+        if (auto t = r.param("access_token"); t && r.header("authorization").empty()) {
+          http::Request copy = r;
+          copy.headers["authorization"] = "Bearer " + *t;
+          return guard_->check(copy);
+        }
+        return guard_->check(r);
+      });
     }
     routes();
   }
@@ -327,7 +362,7 @@ void GatewayService::openStream(http::beast::tcp_stream&& stream, http::BeastReq
     return;
   }
   std::string error;
-  auto filter = Filter::parse(req, error, {"last_event_id"});
+  auto filter = Filter::parse(req, error, {"last_event_id", "access_token"});
   if (!filter) {
     refuse(400, error);
     return;
@@ -392,7 +427,7 @@ std::optional<std::int64_t> parseTime(const std::string& text) {
 
 http::Response GatewayService::activeAlerts(const http::Request& request) {
   std::string error;
-  auto filter = Filter::parse(request, error, {"at", "pending"});
+  auto filter = Filter::parse(request, error, {"at", "pending", "access_token"});
   if (!filter) {
     ++bad_requests_;
     return errorResponse(400, error);
@@ -437,7 +472,7 @@ http::Response GatewayService::alertByKey(const http::Request& request) {
 
 http::Response GatewayService::fileList(const http::Request& request) {
   std::string error;
-  auto filter = Filter::parse(request, error, {"limit"});
+  auto filter = Filter::parse(request, error, {"limit", "access_token"});
   if (!filter) {
     ++bad_requests_;
     return errorResponse(400, error);

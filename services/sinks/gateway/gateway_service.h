@@ -27,6 +27,7 @@
 #include "active_alerts.h"
 #include "event.h"
 #include "file_index.h"
+#include "http/access.h"
 #include "http/server.h"
 #include "http/stream.h"
 #include "hub.h"
@@ -56,6 +57,9 @@ struct GatewayOptions {
   std::string state_dir;                        // active alerts saved here across restarts ('' = not kept)
   int snapshot_interval_s = 60;                 // active alerts saved this often (and at stop)
   std::string cors = "*";                       // Access-Control-Allow-Origin ('' = none)
+  std::vector<std::string> http_tokens;         // bearer tokens required on HTTP (none = open)
+  bool http_token_healthz = false;              // /healthz needs the token too
+  std::vector<std::string> http_allow;          // client networks allowed (CIDR; none = everyone)
   int stale_after_s = 30;                       // /healthz: a tap silent this long is unhealthy
   int tap_hwm = 100000;                         // receive high-water mark of each tap
   int sse_retry_ms = 2000;                      // SSE reconnect delay told to browsers
@@ -101,6 +105,7 @@ class GatewayService : public service::Service {
   std::uint64_t epoch_ = 0;
   std::unique_ptr<Hub> hub_;
   std::unique_ptr<http::Server> http_;
+  std::unique_ptr<http::AccessGuard> guard_;
   FileIndex files_;
   std::unique_ptr<ActiveAlerts> active_;
   std::vector<std::unique_ptr<Input>> inputs_;

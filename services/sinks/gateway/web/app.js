@@ -24,6 +24,12 @@
   };
 
   const $ = (id) => document.getElementById(id);
+  // A gateway started with --http-token is opened as /?access_token=...; every API call carries it.
+  const TOKEN = new URLSearchParams(location.search).get('access_token');
+  function api(url) {
+    if (!TOKEN) return url;
+    return url + (url.includes('?') ? '&' : '?') + 'access_token=' + encodeURIComponent(TOKEN);
+  }
   const SVGNS = 'http://www.w3.org/2000/svg';
 
   // Builds an element; children are nodes or text (never parsed as HTML).
@@ -49,7 +55,7 @@
   }
 
   async function getJson(url) {
-    const r = await fetch(url, { cache: 'no-store' });
+    const r = await fetch(api(url), { cache: 'no-store' });
     if (!r.ok) throw new Error(url + ': HTTP ' + r.status);
     return r.json();
   }
@@ -288,8 +294,8 @@
         el('li', {}, dayHhmm(x.issued) + ' ' + (x.action || 'issued') + ' — ' + (x.awips_id || '') + ' (' + (x.ugc || []).length + ' areas)'))));
     }
     d.appendChild(el('div', { class: 'links' },
-      a.file_url ? el('a', { href: a.file_url, target: '_blank', rel: 'noopener' }, 'product text') : null,
-      el('a', { href: '/alerts/' + encodeURIComponent(a.key), target: '_blank', rel: 'noopener' }, 'event JSON')));
+      a.file_url ? el('a', { href: api(a.file_url), target: '_blank', rel: 'noopener' }, 'product text') : null,
+      el('a', { href: api('/alerts/' + encodeURIComponent(a.key)), target: '_blank', rel: 'noopener' }, 'event JSON')));
     return d;
   }
   function renderAlerts() {
@@ -359,7 +365,7 @@
       const t = f.received_unix_us ? new Date(f.received_unix_us / 1000).toISOString().slice(11, 19) + 'Z' : hhmm(f.fd);
       tb.appendChild(el('tr', {},
         el('td', { class: 't' }, t),
-        el('td', {}, f.url ? el('a', { href: f.url, target: '_blank', rel: 'noopener' }, f.name) : f.name),
+        el('td', {}, f.url ? el('a', { href: api(f.url), target: '_blank', rel: 'noopener' }, f.name) : f.name),
         el('td', {}, f.awips_id || ''),
         el('td', { class: 'title' }, f.product_name || (f.is_archive ? 'archive' : '')),
         el('td', { class: 'size' }, humanSize(f.size || 0))));
@@ -407,7 +413,7 @@
 
   // ---------------------------------------------------------------- live
   function connect() {
-    const es = new EventSource('/events');
+    const es = new EventSource(api('/events'));
     es.addEventListener('hello', () => { state.connected = true; setConn('ok', 'live'); });
     es.addEventListener('alert', () => { state.lastEvent = Date.now(); scheduleRefresh(600); });
     es.addEventListener('file', (m) => { state.lastEvent = Date.now(); try { addProduct(JSON.parse(m.data)); } catch (e) { /* skip */ } });
