@@ -89,6 +89,7 @@ TEST(GatewayPage, LoadsShowsLiveAlertsMapProductsAndHealthInHeadlessChromium) {
   chrome.evaluate("document.querySelector('#alerts .card[data-alert-id]').click()");
   EXPECT_TRUE(chrome.waitFor("document.querySelector('#alerts .card .details .history li')", 10s));
   chrome.evaluate("document.querySelector('#alerts .card[data-alert-id]').click()");  // closed again
+  chrome.evaluate("document.getElementById('fit').click()");                          // every alert in view
 
   chrome.screenshot(artifactDir() + "/gateway-page-desktop.png");
   chrome.viewport(390, 844, true, 2);

@@ -82,10 +82,9 @@
     return d >= 0 ? 'in ' + text : text + ' ago';
   }
   function untilText(a) {
-    const end = a.end || a.expires;
     if (a.pending && a.begin) return 'from ' + dayHhmm(a.begin);
-    if (!end) return 'until further notice';
-    return 'until ' + hhmm(end) + ' (' + relative(end) + ')';
+    if (!a.end) return 'until further notice';
+    return 'until ' + hhmm(a.end) + ' (' + relative(a.end) + ')';
   }
 
   // ---------------------------------------------------------------- header
@@ -196,7 +195,7 @@
     if (!g) return;
     g.replaceChildren();
     const v = state.view;
-    const r = Math.max(v.x1 - v.x0, 0.5) / 140; // zone points: constant size on screen
+    const r = Math.max(v.x1 - v.x0, 0.5) / 100; // zone points: constant size on screen
     // Least urgent first, so the most urgent are drawn on top.
     const list = [...state.active].sort((a, b) => (b.tier_level || 9) - (a.tier_level || 9));
     let points = 0, polys = 0;
@@ -260,6 +259,8 @@
     for (const [k, label] of Object.entries(names)) if (th[k]) tags.push([label + ' ' + th[k], /CATASTROPHIC|CONSIDERABLE|OBSERVED/.test(th[k])]);
     if (a.last_action) tags.push([a.last_action, false]);
     if (a.pending) tags.push(['pending', false]);
+    // Open-ended, and its product's expiry passed without an update.
+    if (a.stale && a.expires) tags.push(['no update since ' + dayHhmm(a.expires), false]);
     return tags;
   }
   function card(a) {
@@ -339,6 +340,7 @@
 
   let refreshTimer = null;
   let firstLoad = true;
+  let fitted = false; // the map fits the first alerts that arrive (then the user's view is kept)
   async function refreshActive() {
     refreshTimer = null;
     try {
@@ -348,7 +350,8 @@
       state.at = r.at; state.atUnix = r.at_unix_s || unix(r.at); state.clock = r.clock || 'now';
       state.newKeys = firstLoad ? new Set() : new Set(state.active.map((a) => a.key).filter((k) => !before.has(k)));
       renderClock(); renderTiers(); renderAlerts(); renderOverlay();
-      if (firstLoad && state.active.length) fitAlerts();
+      state.newKeys = new Set(); // flashed once
+      if (!fitted && state.active.length) { fitAlerts(); fitted = true; }
       firstLoad = false;
     } catch (e) {
       $('alerts').replaceChildren(el('p', { class: 'empty' }, 'Active alerts unavailable: ' + e.message));
