@@ -164,6 +164,7 @@ std::vector<Row> rows() {
       {"GatewayClientQueueOne", kGateway, {"--http", "127.0.0.1:0", "--client-queue", "1"}, "--client-queue"},
       {"GatewayAlertsStar", kGateway, {"--http", "127.0.0.1:0", "--alerts", "tcp://*:5603"}, "--alerts"},
       {"GatewayStateDirIsAFile", kGateway, {"--http", "127.0.0.1:0", "--state-dir", f.file}, "--state-dir"},
+      {"GatewayHttpAllowNotACidr", kGateway, {"--http", "127.0.0.1:0", "--http-allow", "10.0.0.0/33"}, "--http-allow"},
       // --- tools and examples
       {"TailConnectNonsense", kTail, {"--connect", "nonsense"}, "--connect"},
       {"TailHwmZero", kTail, {"--connect", "tcp://127.0.0.1:1", "--hwm", "0"}, "--hwm"},

@@ -1,7 +1,8 @@
 #pragma once
-// Hub: the gateway's fan-out. Every event is numbered, kept in the bounded
-// EventLog and offered to every attached client stream (SSE or WebSocket)
-// whose Filter matches it. Each stream's queue is bounded
+// Hub: the gateway's fan-out. Every alert and file event is numbered, kept in
+// the bounded EventLog and offered to every attached client stream (SSE or
+// WebSocket) whose Filter matches it; stats snapshots are broadcast live
+// only (no id, not kept). Each stream's queue is bounded
 // (http::StreamOptions); a live client that cannot keep up is disconnected
 // (CloseReason::kQueueFull, or kWriteTimeout when it stops reading), and every
 // close is counted by reason.
