@@ -7,7 +7,9 @@
 #  3. builds emwin-bus (and emwin-prometheus), `docker-compose up -d` (sim-fed), waits for every
 #     container to be healthy, checks that products land in the output volume and that alerts
 #     are published (tap and JSON log), that the relay serves segments to a ByteBlaster client
-#     (an emwin-ingest logged on to it), that Prometheus scrapes emwin-stats, then scales
+#     (an emwin-ingest logged on to it), that the gateway streams them over SSE through its
+#     published port (and serves /healthz, /alerts/active and the page), that Prometheus
+#     scrapes emwin-stats, then scales
 #     disk-writer to 3 and checks that the replicas share the new files, each written exactly
 #     once; finally tears down everything it made (containers, network, volumes) on any exit.
 # Knobs: EMWIN_TEST_PROJECT (compose project, default emwinci), EMWIN_TEST_TIMEOUT_S (per wait,
@@ -49,7 +51,7 @@ export EMWIN_DISK_WRITER_LOG_LEVEL=debug   # each write is logged: "wrote <path>
 export EMWIN_ASSEMBLER_ARGS="${EMWIN_ASSEMBLER_ARGS:---dedupe-window-s 10}"
 export EMWIN_PUBLISH_IP=127.0.0.1
 for p in INGEST_TAP INGEST_PIPE ASSEMBLER_TAP ASSEMBLER_PIPE ALERT_TAP ALERT_PIPE \
-         STATS_PUB STATS_INTAKE METRICS PROMETHEUS RELAY; do
+         STATS_PUB STATS_INTAKE METRICS GATEWAY PROMETHEUS RELAY; do
   export "EMWIN_PORT_$p="
 done
 profiles=()
@@ -251,6 +253,35 @@ if relay_serves; then
 else
   cat "$workdir/relay.txt" "$workdir/relay.err" >&2
   fail "no segments through the relay"
+fi
+
+# The gateway, from the host through its published port (ephemeral here): an alert event
+# arrives on an SSE stream (the simulator loops, so alerts keep coming), and the JSON API and
+# the page answer. curl is on the host (scripts/install-deps); `|| true` keeps curl's SIGPIPE
+# (grep stops at the first match) from failing the pipeline under pipefail.
+gw_port="$(compose port gateway 8080 2>/dev/null | sed -n 's/.*:\([0-9][0-9]*\)$/\1/p' | head -n1)"
+if [ -z "$gw_port" ]; then
+  fail "gateway: no published port for 8080"
+else
+  gw="http://127.0.0.1:$gw_port"
+  if { curl -sN --max-time "$timeout_s" "$gw/events?topic=alert." 2>/dev/null || true; } \
+       | grep -m1 -q '^event: alert$'; then
+    pass "gateway streams alerts over SSE on the published port $gw_port"
+  else
+    fail "no alert event on $gw/events within ${timeout_s}s"
+  fi
+  if curl -sf --max-time 10 "$gw/alerts/active" | grep -q '"alerts"'; then
+    pass "gateway /alerts/active answers JSON"
+  else
+    fail "gateway /alerts/active"
+  fi
+  if curl -sf --max-time 10 "$gw/" | grep -q 'EMWIN'; then pass "gateway serves the live page"
+  else fail "gateway page"; fi
+  if curl -sf --max-time 10 "$gw/metrics" | grep -q '^emwin_gateway_events_total{kind="alert"} [1-9]'; then
+    pass "gateway /metrics counts alert events"
+  else
+    fail "gateway /metrics"
+  fi
 fi
 
 if [ "$with_prom" = 1 ]; then

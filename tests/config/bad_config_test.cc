@@ -77,6 +77,7 @@ const char* kSink = "examples/sink/emwin-example-sink";
 const char* kClassify = "tools/classify/emwin-classify";
 const char* kKeygen = "tools/keygen/emwin-keygen";
 const char* kRelay = "services/relay/emwin-relay";
+const char* kGateway = "services/sinks/gateway/emwin-gateway";
 
 // Ports that cannot collide with anything: every row fails before binding them.
 std::vector<std::string> free(const std::string& flag) { return {flag, "tcp://127.0.0.1:" + std::to_string(freeTcpPort())}; }
@@ -163,6 +164,16 @@ std::vector<Row> rows() {
        "--rate"},
       {"SimHeaderStyleUnknown", kSim,
        {"--listen", "127.0.0.1:0", "--products", corpus + "/products", "--header-style", "fancy"}, "--header-style"},
+      // --- emwin-gateway
+      {"GatewayHttpPortInUse", kGateway, {"--http", f.hostInUse()}, "--http"},
+      {"GatewayHttpNotHostPort", kGateway, {"--http", "localhost"}, "--http"},
+      {"GatewayClockUnknown", kGateway, {"--http", "127.0.0.1:0", "--clock", "wall"}, "--clock"},
+      {"GatewayEnvClockUnknown", kGateway, {"--http", "127.0.0.1:0"}, "--clock", {{"EMWIN_CLOCK", "later"}}},
+      {"GatewayMaxClientsZero", kGateway, {"--http", "127.0.0.1:0", "--max-clients", "0"}, "--max-clients"},
+      {"GatewayClientQueueOne", kGateway, {"--http", "127.0.0.1:0", "--client-queue", "1"}, "--client-queue"},
+      {"GatewayAlertsStar", kGateway, {"--http", "127.0.0.1:0", "--alerts", "tcp://*:5603"}, "--alerts"},
+      {"GatewayStateDirIsAFile", kGateway, {"--http", "127.0.0.1:0", "--state-dir", f.file}, "--state-dir"},
+      {"GatewayHttpAllowNotACidr", kGateway, {"--http", "127.0.0.1:0", "--http-allow", "10.0.0.0/33"}, "--http-allow"},
       // --- tools and examples
       {"TailConnectNonsense", kTail, {"--connect", "nonsense"}, "--connect"},
       {"TailHwmZero", kTail, {"--connect", "tcp://127.0.0.1:1", "--hwm", "0"}, "--hwm"},

@@ -292,6 +292,8 @@ class Pipeline {
   const std::string& assemblerPipe() const { return asm_pipe_; }
   const std::string& ingestTap() const { return ingest_pub_; }
   const std::string& classifierTap() const { return classifier_pub_; }
+  const std::string& statsTap() const { return stats_pub_; }
+  const std::string& statsIntake() const { return stats_intake_; }
   int httpPort() const { return http_port_; }
   std::vector<pid_t> pids() {
     std::vector<pid_t> v;
