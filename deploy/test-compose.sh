@@ -50,7 +50,7 @@ export EMWIN_DISK_WRITER_LOG_LEVEL=debug   # each write is logged: "wrote <path>
 # the simulator's 6 s warning retransmissions keeps those suppressed.
 export EMWIN_ASSEMBLER_ARGS="${EMWIN_ASSEMBLER_ARGS:---dedupe-window-s 10}"
 export EMWIN_PUBLISH_IP=127.0.0.1
-for p in INGEST_TAP INGEST_PIPE ASSEMBLER_TAP ASSEMBLER_PIPE ALERT_TAP ALERT_PIPE \
+for p in INGEST_TAP INGEST_PIPE INGEST_B_TAP INGEST_B_PIPE ASSEMBLER_TAP ASSEMBLER_PIPE ALERT_TAP ALERT_PIPE \
          STATS_PUB STATS_INTAKE METRICS GATEWAY PROMETHEUS RELAY; do
   export "EMWIN_PORT_$p="
 done

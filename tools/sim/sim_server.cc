@@ -48,7 +48,28 @@ std::vector<qbt::ServerAddress> parseAddressList(const std::string& text, char s
   return out;
 }
 
+// splitmix64: a well-mixed 64-bit step.
+std::uint64_t mix(std::uint64_t x) {
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
 }  // namespace
+
+bool dropsFrame(std::uint64_t seed, double percent, double offset, const std::string& name, std::int64_t fd,
+                std::uint32_t block, bool retransmit) {
+  if (percent <= 0) return false;
+  std::uint64_t h = mix(seed);
+  for (const char c : name) h = mix(h ^ static_cast<unsigned char>(c));
+  h = mix(h ^ static_cast<std::uint64_t>(fd));
+  h = mix(h ^ (static_cast<std::uint64_t>(block) << 1 | (retransmit ? 1u : 0u)));
+  const double position = static_cast<double>(h >> 11) * 0x1.0p-53 * 100.0;  // [0, 100)
+  double from_offset = position - offset;
+  if (from_offset < 0) from_offset += 100.0;
+  return from_offset < percent;
+}
 
 bool parseRate(const std::string& text, Rate& rate) {
   if (text == "max") {
@@ -138,6 +159,7 @@ class Session : public std::enable_shared_from_this<Session> {
     std::uint32_t blocks = 0;
     bool retransmit = false;
     std::uint32_t bad_blocks = 0;
+    std::uint32_t dropped_blocks = 0;  // --drop-frames-percent
     // Content of this transmission when it differs from the product's
     // (--vary-rounds, rounds after the first); shared by its retransmission.
     std::shared_ptr<const std::vector<std::uint8_t>> varied;
@@ -256,7 +278,8 @@ class Session : public std::enable_shared_from_this<Session> {
       if (!done_ && retransmits_.empty() && !hasNext()) {
         done_ = true;
         server_.emit("done client=" + std::to_string(id_) + " products=" + std::to_string(products_done_) +
-                     " frames=" + std::to_string(good_frames_) + " bad_frames=" + std::to_string(bad_frames_));
+                     " frames=" + std::to_string(good_frames_) + " bad_frames=" + std::to_string(bad_frames_) +
+                     " dropped_frames=" + std::to_string(dropped_frames_));
       }
       if (now < next_fill_) return false;
       next_fill_ = now + std::chrono::milliseconds(opt_.fill_interval_ms);
@@ -277,6 +300,17 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void appendBlock(Tx& tx) {
     const Product& p = server_.products()[tx.product];
+    if (faults_on_ && dropsFrame(opt_.seed, opt_.drop_frames_percent, opt_.drop_frames_offset, p.name, tx.fd,
+                                 tx.next_block, tx.retransmit)) {
+      // Lost upstream: never sent (its pacing slot passes as if it had been).
+      ++tx.dropped_blocks;
+      ++dropped_frames_;
+      ++server_.stats().frames_dropped;
+      fault("kind=dropped_frame client=" + std::to_string(id_) + " file=" + p.name + " block=" +
+            std::to_string(tx.next_block) + " fd=" + std::to_string(tx.fd) + " retransmit=" + (tx.retransmit ? "1" : "0"));
+      ++tx.next_block;
+      return;
+    }
     const std::size_t off = static_cast<std::size_t>(tx.next_block - 1) * qbt::kBlockSize;
     const auto& content = contentOf(tx, p);
     const std::size_t len = std::min(qbt::kBlockSize, content.size() - off);
@@ -344,10 +378,12 @@ class Session : public std::enable_shared_from_this<Session> {
     server_.emit("sent client=" + std::to_string(id_) + " file=" + p.name + " size=" +
                  std::to_string(contentOf(tx, p).size()) + " sha256=" + sha256Of(tx, p) + " blocks=" + std::to_string(tx.blocks) +
                  " fd=" + std::to_string(tx.fd) + " retransmit=" + (tx.retransmit ? "1" : "0") +
-                 " bad_blocks=" + std::to_string(tx.bad_blocks) + " source=" + p.path);
+                 " bad_blocks=" + std::to_string(tx.bad_blocks) + " dropped_blocks=" + std::to_string(tx.dropped_blocks) +
+                 " source=" + p.path);
     nlohmann::json j = {{"client", id_},          {"file", p.name},       {"size", contentOf(tx, p).size()},
                         {"sha256", sha256Of(tx, p)},     {"blocks", tx.blocks},  {"fd", tx.fd},
-                        {"retransmit", tx.retransmit}, {"bad_blocks", tx.bad_blocks}, {"source", p.path}};
+                        {"retransmit", tx.retransmit}, {"bad_blocks", tx.bad_blocks},
+                        {"dropped_blocks", tx.dropped_blocks}, {"source", p.path}};
     if (server_.hasManifest()) {
       // Written once the frame's last byte has left through the socket (tryWrite), stamped then.
       manifest_pending_.push_back({pending_.size(), std::move(j)});
@@ -357,6 +393,7 @@ class Session : public std::enable_shared_from_this<Session> {
       again.next_block = 1;
       again.retransmit = true;
       again.bad_blocks = 0;
+      again.dropped_blocks = 0;
       retransmits_.emplace_back(Clock::now() + std::chrono::seconds(opt_.retransmit_delay_s), again);
     }
     if (is_high) {
@@ -541,6 +578,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::uint64_t data_frames_ = 0;
   std::uint64_t good_frames_ = 0;
   std::uint64_t bad_frames_ = 0;
+  std::uint64_t dropped_frames_ = 0;
   std::uint64_t products_done_ = 0;
 };
 
@@ -564,7 +602,7 @@ SimServer::SimServer(asio::io_context& io, SimOptions options, std::vector<Produ
   for (std::size_t i = 0; i < order_.size(); ++i) order_[i] = i;
   std::mt19937_64 rng(options_.seed);
   std::shuffle(order_.begin(), order_.end(), rng);
-  fd_base_ = static_cast<std::int64_t>(std::time(nullptr));
+  fd_base_ = options_.fd_base != 0 ? options_.fd_base : static_cast<std::int64_t>(std::time(nullptr));
   if (!options_.manifest_path.empty()) {
     manifest_.open(options_.manifest_path, std::ios::out | std::ios::trunc);
     if (!manifest_) throw std::runtime_error("cannot open manifest " + options_.manifest_path);
@@ -635,6 +673,7 @@ std::string SimServer::statsLine() {
      << " logons=" << stats_.logons << " frames_v1=" << stats_.frames_v1 << " frames_v2=" << stats_.frames_v2
      << " fill_frames=" << stats_.fill_frames << " server_lists=" << stats_.server_lists
      << " products_sent=" << stats_.products_sent << " bytes=" << stats_.bytes << " faults=" << stats_.faults
+     << " frames_dropped=" << stats_.frames_dropped
      << " send_blocked_ms=" << blocked_us / 1000 << " send_blocked_events=" << stats_.send_blocked_events;
   return ss.str();
 }
