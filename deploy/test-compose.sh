@@ -229,6 +229,23 @@ else
   cat "$workdir/alerts.txt" "$workdir/alerts.err" >&2
   fail "fewer than 3 alert.* messages on the alert-classifier tap"
 fi
+# The stack runs authenticated by default (keys made by the first container, docs/security.md):
+# the tap above answered a keyed emwin-tail; the same tap gives nothing to one without keys, and
+# the refusal is counted by the classifier's ZAP handler.
+if [ -n "${EMWIN_KEYS-x}" ]; then
+  compose exec -T alert-classifier env EMWIN_KEYS= emwin-tail --connect tcp://127.0.0.1:5603 --topic stats. \
+    --count 1 --timeout-s 8 >"$workdir/nokeys.txt" 2>"$workdir/nokeys.err" || true
+  if [ -s "$workdir/nokeys.txt" ]; then
+    fail "a subscriber without keys read the alert-classifier tap: $(head -n1 "$workdir/nokeys.txt")"
+  else
+    pass "a subscriber without keys hears nothing on the alert-classifier tap (CURVE on by default)"
+  fi
+  if compose logs alert-classifier 2>&1 | grep -qi 'refused\|denied'; then
+    pass "the classifier logged the refused client"
+  else
+    fail "no refusal in the classifier's log"
+  fi
+fi
 alert_lines() { compose exec -T alert-classifier sh -c 'wc -l < /var/lib/emwin/alerts/alerts.jsonl'; }
 has_alert_lines() { [ "$(alert_lines 2>/dev/null || echo 0)" -gt 0 ]; }
 if wait_for "alert log" has_alert_lines; then
