@@ -57,9 +57,7 @@ struct GatewayOptions {
   std::string state_dir;                        // active alerts saved here across restarts ('' = not kept)
   int snapshot_interval_s = 60;                 // active alerts saved this often (and at stop)
   std::string cors = "*";                       // Access-Control-Allow-Origin ('' = none)
-  std::vector<std::string> http_tokens;         // bearer tokens required on HTTP (none = open)
-  bool http_token_healthz = false;              // /healthz needs the token too
-  std::vector<std::string> http_allow;          // client networks allowed (CIDR; none = everyone)
+  http::AccessArgs http_access;                 // --http-token, --http-token-healthz, --http-allow
   int stale_after_s = 30;                       // /healthz: a tap silent this long is unhealthy
   int tap_hwm = 100000;                         // receive high-water mark of each tap
   int sse_retry_ms = 2000;                      // SSE reconnect delay told to browsers
