@@ -100,7 +100,7 @@ void consumerCommand(const std::string& bytes) {
   }();
   dealer.send(zmq::buffer(bytes), zmq::send_flags::dontwait);
   publisher.poll(std::chrono::milliseconds(1));
-  if (!publisher.wouldBlock()) {
+  if (publisher.hasRoom()) {
     v1::Segment m;
     m.set_filename("A.TXT");
     publisher.publish("seg.TXT.A.TXT", m);
