@@ -292,6 +292,7 @@ class Pipeline {
   const std::string& assemblerPipe() const { return asm_pipe_; }
   const std::string& ingestTap() const { return ingest_pub_; }
   const std::string& classifierTap() const { return classifier_pub_; }
+  const std::string& classifierPipe() const { return classifier_pipe_; }
   int httpPort() const { return http_port_; }
   std::vector<pid_t> pids() {
     std::vector<pid_t> v;
