@@ -6,7 +6,10 @@
 #     cached);
 #  3. builds emwin-bus (and emwin-prometheus), `docker-compose up -d` (sim-fed), waits for every
 #     container to be healthy, checks that products land in the output volume and that alerts
-#     are published (tap and JSON log), that Prometheus scrapes emwin-stats, then scales
+#     are published (tap and JSON log), that the relay serves segments to a ByteBlaster client
+#     (an emwin-ingest logged on to it), that the gateway streams them over SSE through its
+#     published port (and serves /healthz, /alerts/active and the page), that Prometheus
+#     scrapes emwin-stats, then scales
 #     disk-writer to 3 and checks that the replicas share the new files, each written exactly
 #     once; finally tears down everything it made (containers, network, volumes) on any exit.
 # Knobs: EMWIN_TEST_PROJECT (compose project, default emwinci), EMWIN_TEST_TIMEOUT_S (per wait,
@@ -47,8 +50,8 @@ export EMWIN_DISK_WRITER_LOG_LEVEL=debug   # each write is logged: "wrote <path>
 # the simulator's 6 s warning retransmissions keeps those suppressed.
 export EMWIN_ASSEMBLER_ARGS="${EMWIN_ASSEMBLER_ARGS:---dedupe-window-s 10}"
 export EMWIN_PUBLISH_IP=127.0.0.1
-for p in INGEST_TAP INGEST_PIPE ASSEMBLER_TAP ASSEMBLER_PIPE ALERT_TAP ALERT_PIPE \
-         STATS_PUB STATS_INTAKE METRICS PROMETHEUS; do
+for p in INGEST_TAP INGEST_PIPE INGEST_B_TAP INGEST_B_PIPE ASSEMBLER_TAP ASSEMBLER_PIPE ALERT_TAP ALERT_PIPE \
+         STATS_PUB STATS_INTAKE METRICS GATEWAY PROMETHEUS RELAY; do
   export "EMWIN_PORT_$p="
 done
 profiles=()
@@ -226,12 +229,76 @@ else
   cat "$workdir/alerts.txt" "$workdir/alerts.err" >&2
   fail "fewer than 3 alert.* messages on the alert-classifier tap"
 fi
+# The stack runs authenticated by default (keys made by the first container, docs/security.md):
+# the tap above answered a keyed emwin-tail; the same tap gives nothing to one without keys, and
+# the refusal is counted by the classifier's ZAP handler.
+if [ -n "${EMWIN_KEYS-x}" ]; then
+  compose exec -T alert-classifier env EMWIN_KEYS= emwin-tail --connect tcp://127.0.0.1:5603 --topic stats. \
+    --count 1 --timeout-s 8 >"$workdir/nokeys.txt" 2>"$workdir/nokeys.err" || true
+  if [ -s "$workdir/nokeys.txt" ]; then
+    fail "a subscriber without keys read the alert-classifier tap: $(head -n1 "$workdir/nokeys.txt")"
+  else
+    pass "a subscriber without keys hears nothing on the alert-classifier tap (CURVE on by default)"
+  fi
+  if compose logs alert-classifier 2>&1 | grep -qi 'refused\|denied'; then
+    pass "the classifier logged the refused client"
+  else
+    fail "no refusal in the classifier's log"
+  fi
+fi
 alert_lines() { compose exec -T alert-classifier sh -c 'wc -l < /var/lib/emwin/alerts/alerts.jsonl'; }
 has_alert_lines() { [ "$(alert_lines 2>/dev/null || echo 0)" -gt 0 ]; }
 if wait_for "alert log" has_alert_lines; then
   pass "alert log has $(alert_lines) JSON lines"
 else
   fail "alert log empty"
+fi
+
+# The relay serves the feed: an emwin-ingest inside the relay's container logs on to it and
+# publishes what it decodes on a tap of its own, where emwin-tail must see segments.
+relay_serves() {
+  compose exec -T relay bash -c '
+    emwin-ingest --server 127.0.0.1:2211 --email ci@example.com --state-dir /tmp/relay-check \
+      --pub tcp://127.0.0.1:5701 --pipe tcp://127.0.0.1:5711 --log-level warn &
+    ingest=$!
+    emwin-tail --connect tcp://127.0.0.1:5701 --topic seg. --count 5 --timeout-s 90
+    kill -TERM "$ingest"; wait "$ingest"' >"$workdir/relay.txt" 2>"$workdir/relay.err" || true
+  [ "$(grep -c '^[0-9].* seg\.' "$workdir/relay.txt")" -ge 5 ]
+}
+if relay_serves; then
+  pass "relay serves the feed to a ByteBlaster client: $(grep -m1 '^[0-9].* seg\.' "$workdir/relay.txt")"
+else
+  cat "$workdir/relay.txt" "$workdir/relay.err" >&2
+  fail "no segments through the relay"
+fi
+
+# The gateway, from the host through its published port (ephemeral here): an alert event
+# arrives on an SSE stream (the simulator loops, so alerts keep coming), and the JSON API and
+# the page answer. curl is on the host (scripts/install-deps); `|| true` keeps curl's SIGPIPE
+# (grep stops at the first match) from failing the pipeline under pipefail.
+gw_port="$(compose port gateway 8080 2>/dev/null | sed -n 's/.*:\([0-9][0-9]*\)$/\1/p' | head -n1)"
+if [ -z "$gw_port" ]; then
+  fail "gateway: no published port for 8080"
+else
+  gw="http://127.0.0.1:$gw_port"
+  if { curl -sN --max-time "$timeout_s" "$gw/events?topic=alert." 2>/dev/null || true; } \
+       | grep -m1 -q '^event: alert$'; then
+    pass "gateway streams alerts over SSE on the published port $gw_port"
+  else
+    fail "no alert event on $gw/events within ${timeout_s}s"
+  fi
+  if curl -sf --max-time 10 "$gw/alerts/active" | grep -q '"alerts"'; then
+    pass "gateway /alerts/active answers JSON"
+  else
+    fail "gateway /alerts/active"
+  fi
+  if curl -sf --max-time 10 "$gw/" | grep -q 'EMWIN'; then pass "gateway serves the live page"
+  else fail "gateway page"; fi
+  if curl -sf --max-time 10 "$gw/metrics" | grep -q '^emwin_gateway_events_total{kind="alert"} [1-9]'; then
+    pass "gateway /metrics counts alert events"
+  else
+    fail "gateway /metrics"
+  fi
 fi
 
 if [ "$with_prom" = 1 ]; then

@@ -27,6 +27,7 @@
 #include <CLI/CLI.hpp>
 
 #include "bus/bus.h"
+#include "bus/security.h"
 #include "emwin/bus/v1/alert.pb.h"
 #include "emwin/bus/v1/file.pb.h"
 #include "runtime/signals.h"
@@ -63,7 +64,24 @@ int main(int argc, char** argv) {
   app.add_option("--out", out_path, "arrival lines go here (normal mode)");
   app.add_flag("--stall", stall, "read nothing until SIGTERM, then drain and count gaps");
   app.add_option("--hwm", hwm, "receive high-water mark")->capture_default_str();
+  std::string keys_dir;
+  std::string key_name = "tail";
+  app.add_option("--keys", keys_dir, "keys directory (CURVE): the bus's public key and our own pair");
+  app.add_option("--key-name", key_name, "our key pair in --keys (an identity allowed to read taps)")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  emwin::bus::BusSecurity security;
+  if (!keys_dir.empty()) {
+    std::string error;
+    auto server = emwin::bus::readKeyFile(keys_dir + "/bus.pub", &error);
+    auto own = server ? emwin::bus::readKeyFile(keys_dir + "/" + key_name + ".key", &error) : std::nullopt;
+    if (!server || !own) {
+      std::cerr << "emwin-e2e-probe: --keys: " << error << "\n";
+      return 2;
+    }
+    security.server.public_key = server->public_key;
+    security.own = *own;
+  }
   emwin::runtime::installStopSignals();
 
   zmq::context_t context;
@@ -72,6 +90,7 @@ int main(int argc, char** argv) {
   options.endpoints = endpoints;
   options.topic_prefixes = topics;
   options.receive_hwm = hwm;
+  if (!keys_dir.empty()) options.security = &security;
   std::optional<emwin::bus::Subscriber> sub;
   try {
     sub.emplace(context, options);

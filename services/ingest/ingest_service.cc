@@ -43,21 +43,7 @@ void IngestService::start(service::Runtime& rt) {
   }
   backoff_ = std::make_unique<Backoff>(std::chrono::milliseconds(options_.backoff_min_ms),
                                        std::chrono::milliseconds(options_.backoff_max_ms), options_.seed);
-  runtime::checkWritableDir("--state-dir", options_.state_dir);
-  std::error_code ec;
-  std::filesystem::create_directories(options_.state_dir, ec);
-  if (ec) throw runtime::ConfigError("--state-dir", "cannot create '" + options_.state_dir + "': " + ec.message());
-
-  bus::PublisherOptions po;
-  po.producer_id = options_.producer_id.empty() ? "ingest." + rt.instance() : options_.producer_id;
-  po.tap_endpoint = options_.pub_endpoint;
-  po.pipeline_endpoint = options_.pipe_endpoint;
-  po.pipeline_hwm = options_.hwm;
-  po.tap_send_hwm = options_.tap_hwm;
-  po.retention_messages = options_.retention;
-  po.retention_bytes = options_.retention_mb << 20;
-  po.state_dir = options_.state_dir;
-  publisher_ = &rt.publisher(po);
+  publisher_ = &rt.publisher(options_.producer, rt.stateDir("--state-dir", options_.state_dir));
   log_->info("publishing on tap {} and pipeline {}", publisher_->tapEndpoint(), publisher_->pipelineEndpoint());
 
   rt.onFlowing([this] { resume(); });

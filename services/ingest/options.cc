@@ -60,16 +60,8 @@ void addIngestOptions(runtime::Cli& cli, IngestArgs& a) {
       ->check(runtime::IntRange(1, 3600));
   cli.option("--backoff-min-ms", o.backoff_min_ms, "first reconnect delay")->check(runtime::IntRange(0, 3'600'000));
   cli.option("--backoff-max-ms", o.backoff_max_ms, "reconnect delay cap")->check(runtime::IntRange(1, 3'600'000));
-  cli.option("--pub", o.pub_endpoint, "tap PUB bind endpoint")->check(runtime::BindEndpoint());
-  cli.option("--pipe", o.pipe_endpoint, "pipeline ROUTER bind endpoint")->check(runtime::BindEndpoint());
-  cli.option("--hwm", o.hwm, "segments queued per consumer group before reading pauses")
-      ->check(runtime::UIntRange(1, 1'000'000));
-  cli.option("--retention", o.retention, "segments kept for REPLAY (at most)")
-      ->check(runtime::UIntRange(1, 10'000'000));
-  cli.option("--retention-mb", o.retention_mb, "megabytes of segments kept for REPLAY (at most)")
-      ->check(runtime::UIntRange(1, 65536));
-  cli.option("--tap-hwm", o.tap_hwm, "tap send high-water mark")->check(runtime::IntRange(1, 10'000'000));
-  cli.option("--producer-id", o.producer_id, "producer id in message headers (default ingest.<instance>)");
+  service::addProducerOptions(cli, o.producer, "segments");
+  cli.option("--producer-id", o.producer.producer_id, "producer id in message headers (default ingest.<instance>)");
   cli.option("--replay", o.replay_file, "read this wire capture instead of servers")->check(runtime::ReadableFile());
   cli.option("--rate", o.replay_rate, "replay speed in bytes/s (0 = as fast as possible)")
       ->check(CLI::Range(0.0, 1e12));

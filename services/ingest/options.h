@@ -9,6 +9,7 @@
 
 #include "qbt/types.h"
 #include "runtime/cli.h"
+#include "service/runtime.h"
 
 namespace emwin::ingest {
 
@@ -26,13 +27,8 @@ struct IngestOptions {
   int connect_timeout_s = 10;                 // TCP connect (incl. resolve) timeout
   int backoff_min_ms = 1000;                  // first delay before reconnecting
   int backoff_max_ms = 60000;                 // cap of the exponential backoff
-  std::string pub_endpoint = "tcp://*:5601";   // tap (PUB) bind endpoint
-  std::string pipe_endpoint = "tcp://*:5611";  // pipeline (ROUTER) bind endpoint
-  std::size_t hwm = 1000;                     // pipeline queue per group before reading pauses
-  std::size_t retention = 20000;              // segments kept for REPLAY (at most)
-  std::size_t retention_mb = 8;               // megabytes of segments kept for REPLAY (at most)
-  int tap_hwm = 10000;                        // tap send HWM (drops beyond it)
-  std::string producer_id;                    // empty = "ingest.<instance>"
+  // --pub, --pipe, --hwm, --tap-hwm, --retention, --retention-mb, --producer-id (empty = "ingest.<instance>").
+  service::ProducerOptions producer = service::ProducerOptions::at("tcp://*:5601", "tcp://*:5611");
   std::string replay_file;                    // --replay: read a wire capture instead of servers
   double replay_rate = 0;                     // --rate bytes/s for replay (0 = as fast as possible)
   int wait_consumers = 0;                     // wait for N pipeline replicas before reading input

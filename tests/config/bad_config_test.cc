@@ -74,6 +74,10 @@ const char* kTail = "tools/tail/emwin-tail";
 const char* kInspect = "tools/inspect/emwin-inspect";
 const char* kExample = "examples/subscribers/cpp/emwin-example-subscriber";
 const char* kSink = "examples/sink/emwin-example-sink";
+const char* kClassify = "tools/classify/emwin-classify";
+const char* kKeygen = "tools/keygen/emwin-keygen";
+const char* kRelay = "services/relay/emwin-relay";
+const char* kGateway = "services/sinks/gateway/emwin-gateway";
 
 // Ports that cannot collide with anything: every row fails before binding them.
 std::vector<std::string> free(const std::string& flag) { return {flag, "tcp://127.0.0.1:" + std::to_string(freeTcpPort())}; }
@@ -122,6 +126,21 @@ std::vector<Row> rows() {
       {"AssemblerConnectStar", kAssembler, join({asm_ports, state, {"--connect", "tcp://*:5611"}}), "--connect"},
       {"AssemblerStateDirIsAFile", kAssembler, join({asm_ports, {"--state-dir", f.file}}), "--state-dir"},
       {"AssemblerHwmOctalLooking", kAssembler, join({asm_ports, state, {"--hwm", "0x10"}}), "--hwm"},
+      // redundant ingest (issue 21): --connect [NAME=]ENDPOINT, repeatable
+      {"AssemblerConnectNameTwice", kAssembler,
+       join({asm_ports, state, {"--connect", "a=tcp://127.0.0.1:1", "--connect", "a=tcp://127.0.0.1:2"}}), "--connect"},
+      {"AssemblerConnectEndpointTwice", kAssembler,
+       join({asm_ports, state, {"--connect", "a=tcp://127.0.0.1:1", "--connect", "b=tcp://127.0.0.1:1"}}), "--connect"},
+      {"AssemblerConnectNameWithSlash", kAssembler, join({asm_ports, state, {"--connect", "a/b=tcp://127.0.0.1:1"}}),
+       "--connect"},
+      {"AssemblerConnectEmptyName", kAssembler, join({asm_ports, state, {"--connect", "=tcp://127.0.0.1:1"}}),
+       "--connect"},
+      {"AssemblerEnvConnectSecondMalformed", kAssembler, join({asm_ports, state}), "--connect",
+       {{"EMWIN_CONNECT", "a=tcp://127.0.0.1:1,b=nonsense"}}},
+      {"AssemblerConnectNinePipelines", kAssembler, join({asm_ports, state}), "--connect",
+       {{"EMWIN_CONNECT", "tcp://h:1,tcp://h:2,tcp://h:3,tcp://h:4,tcp://h:5,tcp://h:6,tcp://h:7,tcp://h:8,tcp://h:9"}}},
+      {"AssemblerSourceWindowNegative", kAssembler, join({asm_ports, state, {"--source-window-s", "-1"}}),
+       "--source-window-s"},
       // --- emwin-disk-writer
       {"WriterOutIsAFile", kWriter, join({{"--out", f.file}, state}), "--out"},
       {"WriterOutUnderProc", kWriter, join({{"--out", "/proc/emwin-out"}, state}), "--out"},
@@ -144,6 +163,12 @@ std::vector<Row> rows() {
       {"StatsEnvHttpColons", kStats, join({free("--pub"), free("--intake")}), "--http", {{"EMWIN_HTTP", "::::"}}},
       {"StatsHttpPortInUse", kStats, join({free("--pub"), free("--intake"), {"--http", f.hostInUse()}}), "--http"},
       {"StatsIntakePortInUse", kStats, join({free("--pub"), {"--intake", f.inUse(), "--http", ""}}), "--intake"},
+      // --- emwin-relay (more in tests/relay: RelayProcess.BadConfiguration*)
+      {"RelayListenPortInUse", kRelay, {"--listen", f.hostInUse()}, "--listen"},
+      {"RelayAllowHostBitsSet", kRelay, {"--listen", "127.0.0.1:0", "--allow", "10.1.0.0/8"}, "--allow"},
+      {"RelayServerListEntryWithoutPort", kRelay, {"--listen", "127.0.0.1:0", "--server-list", "a.example.org"},
+       "--server-list"},
+      {"RelayClientQueueTooSmall", kRelay, {"--listen", "127.0.0.1:0", "--client-queue-kb", "16"}, "--client-queue-kb"},
       // --- emwin-sim
       {"SimManifestInMissingDir", kSim,
        {"--listen", "127.0.0.1:0", "--products", corpus + "/products", "--manifest", f.dir + "/missing/m.jsonl"},
@@ -154,6 +179,27 @@ std::vector<Row> rows() {
        "--rate"},
       {"SimHeaderStyleUnknown", kSim,
        {"--listen", "127.0.0.1:0", "--products", corpus + "/products", "--header-style", "fancy"}, "--header-style"},
+      // --- emwin-gateway
+      {"GatewayHttpPortInUse", kGateway, {"--http", f.hostInUse()}, "--http"},
+      {"GatewayHttpNotHostPort", kGateway, {"--http", "localhost"}, "--http"},
+      {"GatewayClockUnknown", kGateway, {"--http", "127.0.0.1:0", "--clock", "wall"}, "--clock"},
+      {"GatewayEnvClockUnknown", kGateway, {"--http", "127.0.0.1:0"}, "--clock", {{"EMWIN_CLOCK", "later"}}},
+      {"GatewayMaxClientsZero", kGateway, {"--http", "127.0.0.1:0", "--max-clients", "0"}, "--max-clients"},
+      {"GatewayClientQueueOne", kGateway, {"--http", "127.0.0.1:0", "--client-queue", "1"}, "--client-queue"},
+      {"GatewayAlertsStar", kGateway, {"--http", "127.0.0.1:0", "--alerts", "tcp://*:5603"}, "--alerts"},
+      {"GatewayStateDirIsAFile", kGateway, {"--http", "127.0.0.1:0", "--state-dir", f.file}, "--state-dir"},
+      {"GatewayHttpAllowNotACidr", kGateway, {"--http", "127.0.0.1:0", "--http-allow", "10.0.0.0/33"}, "--http-allow"},
+      {"SimDropFramesPercentAbove100", kSim,
+       {"--listen", "127.0.0.1:0", "--products", corpus + "/products", "--drop-frames-percent", "150"},
+       "--drop-frames-percent"},
+      {"SimDropFramesOffsetNegative", kSim,
+       {"--listen", "127.0.0.1:0", "--products", corpus + "/products", "--drop-frames-offset", "-1"},
+       "--drop-frames-offset"},
+      {"SimDropFramesPercentNotANumber", kSim,
+       {"--listen", "127.0.0.1:0", "--products", corpus + "/products", "--drop-frames-percent", "ten"},
+       "--drop-frames-percent"},
+      {"SimFdBaseNegative", kSim, {"--listen", "127.0.0.1:0", "--products", corpus + "/products", "--fd-base", "-5"},
+       "--fd-base"},
       // --- tools and examples
       {"TailConnectNonsense", kTail, {"--connect", "nonsense"}, "--connect"},
       {"TailHwmZero", kTail, {"--connect", "tcp://127.0.0.1:1", "--hwm", "0"}, "--hwm"},
@@ -161,6 +207,12 @@ std::vector<Row> rows() {
       {"InspectMissingFile", kInspect, {f.dir + "/nope.bin"}, "capture"},
       {"ExampleSubscriberQueueZero", kExample, {"--max-queue", "0"}, "--max-queue"},
       {"ExampleSinkConnectStar", kSink, {"--connect", "tcp://*:5612"}, "--connect"},
+      {"ClassifyDistanceNegative", kClassify, {"--distance-km", "-5", f.file}, "--distance-km"},
+      {"ClassifyAtNonsense", kClassify, {"--active", "--at", "yesterday-ish", f.file}, "--at"},
+      {"ClassifyPointOutOfRange", kClassify, {"--active", "--point", "99,0", f.file}, "--point"},
+      {"KeygenNoDir", kKeygen, {"--init"}, "--dir"},
+      {"KeygenDirUnderProc", kKeygen, {"--dir", "/proc/emwin-keys", "--init"}, "--dir"},
+      {"KeygenBadName", kKeygen, {"--dir", f.dir + "/keys", "bad/name"}, "name"},
   };
 }
 

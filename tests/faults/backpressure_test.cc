@@ -28,7 +28,7 @@ struct Batch {
 Batch makeBatch(int n) {
   Batch b;
   for (int i = 0; i < n; ++i) {
-    char name[16];
+    char name[32];
     std::snprintf(name, sizeof name, "BP%06d.TXT", i);
     std::string text = "PRODUCT " + std::to_string(i) + "\r\n";
     while (text.size() < 1500) text += "BACKPRESSURE MEETS A CLOSING SERVER " + std::to_string(i) + "\r\n";

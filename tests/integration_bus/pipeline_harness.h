@@ -3,6 +3,8 @@
 // kernel-chosen ports: emwin-stats, N emwin-disk-writer replicas,
 // emwin-assembler, emwin-sim and emwin-ingest, in the order that lets every
 // consumer join before data flows. Also reads back what reached the disk.
+// With more feeds (redundant ingest), each feed is its own emwin-sim and
+// emwin-ingest, and the assembler merges them (--connect a=... --connect b=...).
 // Every process is killed when the Pipeline is destroyed.
 // Thread-safety: test-thread only.
 
@@ -98,6 +100,12 @@ inline long rssKib(pid_t pid) {
   return 0;
 }
 
+// A further data source: its own simulator and ingest (redundant ingest).
+struct FeedConfig {
+  std::vector<std::string> sim_args = {"--once"};
+  std::vector<std::string> ingest_args;
+};
+
 // How the pipeline is started.
 struct PipelineConfig {
   int writers = 1;
@@ -111,6 +119,9 @@ struct PipelineConfig {
   bool keys = false;         // CURVE on every bus endpoint: emwin-keygen --init, --keys to every process
   int extra_consumers = 0;   // further pipeline consumers the test attaches to the assembler
   std::string products = std::string(EMWIN_CORPUS_DIR) + "/products";
+  // Feeds after the first (which uses sim_args and ingest_args); the assembler
+  // merges all of them, named a, b, c ...
+  std::vector<FeedConfig> more_feeds;
 };
 
 class Pipeline {
@@ -118,8 +129,14 @@ class Pipeline {
   explicit Pipeline(PipelineConfig config) : config_(std::move(config)) {
     dir_ = makeTempDir("emwin-pipeline");
     out_ = dir_ + "/out";
-    ingest_pub_ = tcpEndpoint();
-    ingest_pipe_ = tcpEndpoint();
+    feeds_.resize(1 + config_.more_feeds.size());
+    for (std::size_t i = 0; i < feeds_.size(); ++i) {
+      Feed& f = feeds_[i];
+      f.pub = tcpEndpoint();
+      f.pipe = tcpEndpoint();
+      f.sim_args = i == 0 ? config_.sim_args : config_.more_feeds[i - 1].sim_args;
+      f.ingest_args = i == 0 ? config_.ingest_args : config_.more_feeds[i - 1].ingest_args;
+    }
     asm_pub_ = tcpEndpoint();
     asm_pipe_ = tcpEndpoint();
     stats_intake_ = tcpEndpoint();
@@ -164,11 +181,15 @@ class Pipeline {
     startAssembler();
   }
 
-  // The data source: the simulator and ingest.
+  // The data sources: each feed's simulator and ingest.
   void startFeed() {
-    startSim();
-    startIngest();
+    for (std::size_t i = 0; i < feeds_.size(); ++i) startSim(i);
+    for (std::size_t i = 0; i < feeds_.size(); ++i) startIngest(true, i);
   }
+
+  // Name of feed `i` as the assembler labels it ("a", "b", ...).
+  static std::string feedName(std::size_t i) { return std::string(1, static_cast<char>('a' + i)); }
+  std::size_t feedCount() const { return feeds_.size(); }
 
   // Starts (or restarts, same endpoints and state) the classifier.
   void startClassifier() {
@@ -184,11 +205,17 @@ class Pipeline {
   }
 
   void startStats() {
-    stats_ = std::make_unique<Process>(ProcessSpec{
-        binaryPath("services/sinks/stats/emwin-stats"),
-        {"--connect", ingest_pub_, "--connect", asm_pub_, "--intake", stats_intake_, "--pub", stats_pub_, "--http",
-         "127.0.0.1:" + std::to_string(http_port_), "--stats-interval-ms", "300", "--stale-after-ms", "5000"},
-        keyEnv(), {}, dir_, "stats"});
+    std::vector<std::string> args;
+    for (const auto& f : feeds_) {
+      args.push_back("--connect");
+      args.push_back(f.pub);
+    }
+    const std::vector<std::string> rest = {"--connect", asm_pub_, "--intake", stats_intake_, "--pub", stats_pub_,
+                                           "--http", "127.0.0.1:" + std::to_string(http_port_), "--stats-interval-ms",
+                                           "300", "--stale-after-ms", "5000"};
+    args.insert(args.end(), rest.begin(), rest.end());
+    stats_ = std::make_unique<Process>(
+        ProcessSpec{binaryPath("services/sinks/stats/emwin-stats"), args, keyEnv(), {}, dir_, "stats"});
   }
 
   void startWriter(int i) {
@@ -218,8 +245,11 @@ class Pipeline {
   // consumer joined (the documented first start); a restart as docker-compose
   // does it passes false (default flags, same state dir).
   void startAssembler(bool wait = true) {
-    std::vector<std::string> args = {"--connect", ingest_pipe_, "--pub", asm_pub_, "--pipe", asm_pipe_,
-                                     "--stats-interval-ms", "300"};
+    std::vector<std::string> args = {"--pub", asm_pub_, "--pipe", asm_pipe_, "--stats-interval-ms", "300"};
+    for (std::size_t i = 0; i < feeds_.size(); ++i) {
+      args.push_back("--connect");
+      args.push_back(feeds_.size() == 1 ? feeds_[i].pipe : feedName(i) + "=" + feeds_[i].pipe);
+    }
     if (wait) {
       args.push_back("--wait-consumers");
       args.push_back(std::to_string(config_.writers + (config_.classifier ? 1 : 0) + config_.extra_consumers));
@@ -233,35 +263,45 @@ class Pipeline {
                                                        {}, dir_, "assembler-" + std::to_string(assembler_starts_++)});
   }
 
-  void startSim() {
+  // Starts feed `i`'s simulator.
+  void startSim(std::size_t i = 0) {
+    Feed& f = feeds_.at(i);
     std::vector<std::string> args = {"--listen", "127.0.0.1:0", "--products", config_.products,
                                      "--stats-interval-ms", "500", "--no-server-list"};
-    args.insert(args.end(), config_.sim_args.begin(), config_.sim_args.end());
-    sim_ = std::make_unique<Process>(ProcessSpec{binaryPath("tools/sim/emwin-sim"), args, {}, {}, dir_, "sim"});
-    auto line = sim_->waitForLine(std::regex("^listening "), 10s);
-    ASSERT_TRUE(line) << "sim did not start: " << sim_->text(Stream::kStderr);
+    args.insert(args.end(), f.sim_args.begin(), f.sim_args.end());
+    f.sim = std::make_unique<Process>(ProcessSpec{binaryPath("tools/sim/emwin-sim"), args, {}, {}, dir_,
+                                                  i == 0 ? std::string("sim") : "sim-" + feedName(i)});
+    auto line = f.sim->waitForLine(std::regex("^listening "), 10s);
+    ASSERT_TRUE(line) << "sim did not start: " << f.sim->text(Stream::kStderr);
     std::smatch m;
     std::regex_search(*line, m, std::regex("127\\.0\\.0\\.1:([0-9]+)"));
-    sim_port_ = std::stoi(m[1]);
+    f.sim_port = std::stoi(m[1]);
   }
 
-  // Starts (or restarts) ingest; `wait` as for startAssembler().
-  void startIngest(bool wait = true) {
-    std::vector<std::string> args = {"--server", "127.0.0.1:" + std::to_string(sim_port_), "--email",
-                                     "pipeline-test@example.org", "--pub", ingest_pub_, "--pipe", ingest_pipe_,
-                                     "--state-dir", dir_ + "/ingest", "--stats-interval-ms", "300"};
+  // Starts (or restarts) feed `i`'s ingest; `wait` as for startAssembler().
+  void startIngest(bool wait = true, std::size_t i = 0) {
+    Feed& f = feeds_.at(i);
+    std::vector<std::string> args = {"--server", "127.0.0.1:" + std::to_string(f.sim_port), "--email",
+                                     "pipeline-test@example.org", "--pub", f.pub, "--pipe", f.pipe,
+                                     "--state-dir", dir_ + (i == 0 ? std::string("/ingest") : "/ingest-" + feedName(i)),
+                                     "--stats-interval-ms", "300"};
     if (wait) {
       args.push_back("--wait-consumers");
       args.push_back("1");
     }
-    args.insert(args.end(), config_.ingest_args.begin(), config_.ingest_args.end());
-    ingest_ = std::make_unique<Process>(ProcessSpec{binaryPath("services/ingest/emwin-ingest"), args, keyEnv(), {}, dir_,
-                                                    "ingest-" + std::to_string(ingest_starts_++)});
+    if (feeds_.size() > 1) {  // emwin-stats tells instances apart by name
+      args.push_back("--instance");
+      args.push_back("ingest-" + feedName(i));
+    }
+    args.insert(args.end(), f.ingest_args.begin(), f.ingest_args.end());
+    f.ingest = std::make_unique<Process>(
+        ProcessSpec{binaryPath("services/ingest/emwin-ingest"), args, keyEnv(), {}, dir_,
+                    (i == 0 ? std::string("ingest-") : "ingest-" + feedName(i) + "-") + std::to_string(f.starts++)});
   }
 
   // Waits for the sim's "done" line (every product sent once, retransmissions included).
-  bool waitSimDone(std::chrono::milliseconds timeout) {
-    return sim_->waitForLine(std::regex("^done "), timeout).has_value();
+  bool waitSimDone(std::chrono::milliseconds timeout, std::size_t i = 0) {
+    return feeds_.at(i).sim->waitForLine(std::regex("^done "), timeout).has_value();
   }
 
   // Waits until `n` product files are on disk.
@@ -280,8 +320,8 @@ class Pipeline {
     return s;
   }
 
-  Process& sim() { return *sim_; }
-  Process& ingest() { return *ingest_; }
+  Process& sim(std::size_t i = 0) { return *feeds_.at(i).sim; }
+  Process& ingest(std::size_t i = 0) { return *feeds_.at(i).ingest; }
   Process& assembler() { return *assembler_; }
   Process& stats() { return *stats_; }
   Process& writer(int i) { return *writers_.at(i); }
@@ -290,9 +330,11 @@ class Pipeline {
   const std::string& dir() const { return dir_; }
   const std::string& assemblerTap() const { return asm_pub_; }
   const std::string& assemblerPipe() const { return asm_pipe_; }
-  const std::string& ingestTap() const { return ingest_pub_; }
+  const std::string& ingestTap(std::size_t i = 0) const { return feeds_.at(i).pub; }
   const std::string& classifierTap() const { return classifier_pub_; }
   const std::string& classifierPipe() const { return classifier_pipe_; }
+  const std::string& statsTap() const { return stats_pub_; }
+  const std::string& statsIntake() const { return stats_intake_; }
   int httpPort() const { return http_port_; }
   std::vector<pid_t> pids() {
     std::vector<pid_t> v;
@@ -303,7 +345,12 @@ class Pipeline {
  private:
   std::vector<Process*> all() {
     std::vector<Process*> v;
-    for (auto* p : {ingest_.get(), sim_.get(), assembler_.get(), classifier_.get()}) {
+    for (auto& f : feeds_) {
+      for (auto* p : {f.ingest.get(), f.sim.get()}) {
+        if (p) v.push_back(p);
+      }
+    }
+    for (auto* p : {assembler_.get(), classifier_.get()}) {
       if (p) v.push_back(p);
     }
     for (auto& w : writers_) {
@@ -314,7 +361,12 @@ class Pipeline {
   }
   std::vector<const Process*> allConst() const {
     std::vector<const Process*> v;
-    for (auto* p : {ingest_.get(), sim_.get(), assembler_.get(), stats_.get(), classifier_.get()}) {
+    for (const auto& f : feeds_) {
+      for (auto* p : {f.ingest.get(), f.sim.get()}) {
+        if (p) v.push_back(p);
+      }
+    }
+    for (auto* p : {assembler_.get(), stats_.get(), classifier_.get()}) {
       if (p) v.push_back(p);
     }
     for (auto& w : writers_) {
@@ -323,17 +375,24 @@ class Pipeline {
     return v;
   }
 
+  // One data source: a simulator and the ingest reading it.
+  struct Feed {
+    std::string pub, pipe;  // ingest's tap and pipeline
+    std::vector<std::string> sim_args, ingest_args;
+    int sim_port = 0;
+    int starts = 0;  // ingest starts
+    std::unique_ptr<Process> sim, ingest;
+  };
+
   PipelineConfig config_;
   std::string dir_, out_;
-  std::string ingest_pub_, ingest_pipe_, asm_pub_, asm_pipe_, stats_intake_, stats_pub_, classifier_pub_,
-      classifier_pipe_;
+  std::string asm_pub_, asm_pipe_, stats_intake_, stats_pub_, classifier_pub_, classifier_pipe_;
   int http_port_ = 0;
-  int sim_port_ = 0;
   int writer_starts_ = 0;
   int assembler_starts_ = 0;
-  int ingest_starts_ = 0;
   int classifier_starts_ = 0;
-  std::unique_ptr<Process> stats_, assembler_, sim_, ingest_, classifier_;
+  std::vector<Feed> feeds_;
+  std::unique_ptr<Process> stats_, assembler_, classifier_;
   std::vector<std::unique_ptr<Process>> writers_;
 };
 

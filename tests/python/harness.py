@@ -175,8 +175,11 @@ class Pipeline:
     def __init__(self, tmp: pathlib.Path, products: Optional[pathlib.Path] = None, *, classifier: bool = False,
                  file_consumers: int = 0, segment_consumers: int = 0, alert_consumers: int = 0,
                  sim_args: Iterable[str] = (), ingest_args: Iterable[str] = (),
-                 assembler_args: Iterable[str] = (), replay: Optional[pathlib.Path] = None):
+                 assembler_args: Iterable[str] = (), replay: Optional[pathlib.Path] = None,
+                 keys: bool = False):
         self.dir = tmp
+        # With keys: CURVE on every bus endpoint (emwin-keygen --init; EMWIN_KEYS for every service).
+        self.keys_dir: Optional[pathlib.Path] = tmp / "keys" if keys else None
         self.products = products
         self.replay = replay
         self.classifier_enabled = classifier
@@ -200,8 +203,29 @@ class Pipeline:
 
     # -- starting ----------------------------------------------------------------
 
+    def make_keys(self) -> None:
+        """emwin-keygen --init into keys_dir (once)."""
+        assert self.keys_dir is not None
+        if (self.keys_dir / "bus.key").exists():
+            return
+        self.dir.mkdir(parents=True, exist_ok=True)
+        done = subprocess.run([binary("tools/keygen/emwin-keygen"), "--dir", str(self.keys_dir), "--init"],
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+
+    def allow(self, rule: str, identity: str) -> None:
+        """emwin-keygen --allow RULE IDENTITY (e.g. a Python stream's group)."""
+        self.make_keys()
+        done = subprocess.run([binary("tools/keygen/emwin-keygen"), "--dir", str(self.keys_dir), "--allow", rule,
+                               identity], capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+
     def _start(self, argv: list[str], name: str) -> Proc:
-        p = Proc(argv, name, self.dir)
+        env = None
+        if self.keys_dir is not None and not argv[0].endswith("emwin-sim"):
+            self.make_keys()
+            env = {**os.environ, "EMWIN_KEYS": str(self.keys_dir)}
+        p = Proc(argv, name, self.dir, env=env)
         self.procs.append(p)
         return p
 

@@ -109,6 +109,33 @@ TEST(StatsAggregator, NoDoubleTotalSuffixAndNoSumSeriesInsideAKindedFamily) {
   EXPECT_EQ(agg.summary(t0 + 1s).services(0).counters().at("bad_frames_total"), 5u);
 }
 
+// Issue 21: the assembler's per-input counters carry their input in source=,
+// so a dashboard compares the redundant upstreams by that label.
+TEST(StatsAggregator, PerSourceFamiliesLabelTheirInputAsSource) {
+  StatsAggregator agg(10s);
+  auto t0 = StatsAggregator::Clock::time_point{} + 100s;
+  ServiceStats s = make("assembler", "0", 7, 451, 2);
+  (*s.mutable_counters())["source_blocks_only.a"] = 12;
+  (*s.mutable_counters())["source_blocks_only.ingest-b:5611"] = 3;
+  (*s.mutable_gauges())["source_idle_seconds.a"] = 0.5;
+  (*s.mutable_counters())["evictions.timeout"] = 1;
+  agg.update(s, t0);
+  const std::string text = agg.prometheus(t0 + 1s);
+  EXPECT_NE(text.find("emwin_source_blocks_only_total{service=\"assembler\",instance=\"0\",source=\"a\"} 12\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("emwin_source_blocks_only_total{service=\"assembler\",instance=\"0\",source=\"ingest-b:5611\"} "
+                      "3\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("emwin_source_idle_seconds{service=\"assembler\",instance=\"0\",source=\"a\"} 0.5\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("emwin_evictions_total{service=\"assembler\",instance=\"0\",kind=\"timeout\"} 1\n"),
+            std::string::npos)
+      << text;
+}
+
 // Issue 13: after a replica left cleanly (SIGTERM: its last ServiceStats says
 // STOPPING) /healthz stayed 503 forever. A clean leave deregisters it; a
 // replica that just goes quiet (a crash) still turns the health bad.

@@ -24,6 +24,7 @@
 #include "alerts/event_update.h"
 #include "products/classify.h"
 #include "products/product.h"
+#include "runtime/cli.h"
 
 namespace {
 
@@ -64,7 +65,9 @@ std::optional<std::int64_t> parseWhen(const std::string& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"emwin-classify: parse NWS text products and print their alert classification as JSON lines"};
+  emwin::runtime::Cli cli("emwin-classify",
+                          "emwin-classify: parse NWS text products and print their alert classification as JSON lines");
+  CLI::App& app = cli.app();
   std::vector<std::string> files;
   std::int64_t reference = -1;
   bool pretty = false;
@@ -90,10 +93,11 @@ int main(int argc, char** argv) {
                  "With --active: only events at LAT,LON (inside the event's polygon, else a UGC centroid "
                  "within --distance-km)");
   app.add_option("--distance-km", distance_km, "With --point: centroid distance for events without a polygon")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 20000.0));
   app.add_flag("--pending", pending, "With --active: also events that begin later");
   app.add_option("--event", eventKey, "Print this event's lifecycle, e.g. KDMX.TO.W.0042.2025");
-  CLI11_PARSE(app, argc, argv);
+  if (auto code = cli.parse(argc, argv)) return *code;
 
   std::optional<std::int64_t> at;
   if (wantActive) {

@@ -42,7 +42,11 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"spec", "compact", "npemwin"}));
   cli.option("--count", o.count, "stop after this many products (0 = each once)", env("--count"));
   cli.flag("--once", once, "send each product once, then idle with FILLFILE (default)", "");
-  cli.option("--seed", o.seed, "seed for ordering and garbage", env("--seed"));
+  cli.option("--seed", o.seed, "seed for ordering, garbage and the frames --drop-frames-percent drops", env("--seed"));
+  cli.option("--fd-base", o.fd_base,
+             "/FD stamp of the first round, Unix seconds (0 = now); sims given the same one send the same stamps",
+             env("--fd-base"))
+      ->check(IntRange(0, 4'102'444'800));  // up to 2100-01-01
   cli.option("--logon-wait-ms", o.logon_wait_ms, "no logon by then -> V1", env("--logon-wait-ms"))
       ->check(IntRange(0, 3'600'000));
   cli.option("--relogon-timeout-s", o.relogon_timeout_s, "disconnect clients that stop re-sending logon",
@@ -68,6 +72,12 @@ int main(int argc, char** argv) {
   cli.option("--garbage-every", o.garbage_every, "random bytes after every Nth data frame", "");
   cli.option("--drop-after-bytes", o.drop_after_bytes, "close a client mid-stream after N bytes", "");
   cli.option("--stall-after-frames", o.stall_after_frames, "stop sending after N frames, keep the socket open", "");
+  cli.option("--drop-frames-percent", o.drop_frames_percent,
+             "never send this share (0-100) of product data frames, picked by a hash of --seed and the frame", "")
+      ->check(CLI::Range(0.0, 100.0));
+  cli.option("--drop-frames-offset", o.drop_frames_offset,
+             "where in the hash range the dropped share starts (0-100): offsets 0 and P drop disjoint shares", "")
+      ->check(CLI::Range(0.0, 100.0));
   cli.option("--fault-clients", o.fault_clients, "faults apply to the first N clients only (0 = all)", "")
       ->check(IntRange(0, 1'000'000));
   cli.option("--log-level", log_level, "trace, debug, info, warn, error, critical or off", "EMWIN_LOG_LEVEL")

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "qbt/encoder.h"
+#include "qbt/logon.h"
 #include "runtime/sha256.h"
 
 namespace emwin::sim {
@@ -20,7 +21,6 @@ using Clock = std::chrono::steady_clock;
 using asio::ip::tcp;
 
 constexpr std::size_t kBatchBytes = 64 * 1024;
-constexpr std::string_view kLogonMarker = "ByteBlast Client";
 
 std::string versionName(qbt::Version v) { return v == qbt::Version::kV2 ? "V2" : "V1"; }
 
@@ -48,7 +48,28 @@ std::vector<qbt::ServerAddress> parseAddressList(const std::string& text, char s
   return out;
 }
 
+// splitmix64: a well-mixed 64-bit step.
+std::uint64_t mix(std::uint64_t x) {
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
 }  // namespace
+
+bool dropsFrame(std::uint64_t seed, double percent, double offset, const std::string& name, std::int64_t fd,
+                std::uint32_t block, bool retransmit) {
+  if (percent <= 0) return false;
+  std::uint64_t h = mix(seed);
+  for (const char c : name) h = mix(h ^ static_cast<unsigned char>(c));
+  h = mix(h ^ static_cast<std::uint64_t>(fd));
+  h = mix(h ^ (static_cast<std::uint64_t>(block) << 1 | (retransmit ? 1u : 0u)));
+  const double position = static_cast<double>(h >> 11) * 0x1.0p-53 * 100.0;  // [0, 100)
+  double from_offset = position - offset;
+  if (from_offset < 0) from_offset += 100.0;
+  return from_offset < percent;
+}
 
 bool parseRate(const std::string& text, Rate& rate) {
   if (text == "max") {
@@ -138,6 +159,7 @@ class Session : public std::enable_shared_from_this<Session> {
     std::uint32_t blocks = 0;
     bool retransmit = false;
     std::uint32_t bad_blocks = 0;
+    std::uint32_t dropped_blocks = 0;  // --drop-frames-percent
     // Content of this transmission when it differs from the product's
     // (--vary-rounds, rounds after the first); shared by its retransmission.
     std::shared_ptr<const std::vector<std::uint8_t>> varied;
@@ -160,48 +182,22 @@ class Session : public std::enable_shared_from_this<Session> {
         self->close(ec == asio::error::eof ? "client_closed" : "read_error");
         return;
       }
-      std::vector<std::uint8_t> bytes(self->rbuf_.begin(), self->rbuf_.begin() + static_cast<std::ptrdiff_t>(n));
-      qbt::xorInPlace(bytes);
-      self->logon_buf_.append(bytes.begin(), bytes.end());
-      self->parseLogons();
+      std::vector<qbt::Logon> logons;
+      self->logon_parser_.feed(std::span<const std::uint8_t>(self->rbuf_.data(), n), logons);
+      for (const auto& logon : logons) self->onLogon(logon);
       self->read();
     });
   }
 
-  void parseLogons() {
-    while (true) {
-      auto pos = logon_buf_.find(kLogonMarker);
-      if (pos == std::string::npos) {
-        if (logon_buf_.size() > 4096) logon_buf_.erase(0, logon_buf_.size() - kLogonMarker.size());
-        return;
-      }
-      logon_buf_.erase(0, pos);
-      auto next = logon_buf_.find(kLogonMarker, kLogonMarker.size());
-      std::size_t end = std::string::npos;
-      for (std::string_view suffix : {"|V1", "|V2"}) {
-        auto s = logon_buf_.find(suffix, kLogonMarker.size());
-        if (s != std::string::npos && (next == std::string::npos || s < next)) end = std::min(end, s + 3);
-      }
-      if (end == std::string::npos) end = next;
-      if (end == std::string::npos) {
-        if (logon_buf_.size() > 1024) logon_buf_.clear();  // never completes: drop
-        return;
-      }
-      std::string text = logon_buf_.substr(0, end);
-      logon_buf_.erase(0, end);
-      onLogon(text);
-    }
-  }
-
-  void onLogon(const std::string& text) {
+  void onLogon(const qbt::Logon& logon) {
     ++logons_;
     ++server_.stats().logons;
     last_logon_ = Clock::now();
     std::string printable;
-    for (char c : text) printable.push_back((c >= 0x20 && c < 0x7f && c != '"') ? c : '?');
+    for (char c : logon.text) printable.push_back((c >= 0x20 && c < 0x7f && c != '"') ? c : '?');
     server_.emit("logon client=" + std::to_string(id_) + " n=" + std::to_string(logons_) + " text=\"" + printable +
                  "\"");
-    if (!streaming_) startStreaming(text.ends_with("|V2") ? qbt::Version::kV2 : qbt::Version::kV1);
+    if (!streaming_) startStreaming(logon.version);
   }
 
   void checkRelogon() {
@@ -282,7 +278,8 @@ class Session : public std::enable_shared_from_this<Session> {
       if (!done_ && retransmits_.empty() && !hasNext()) {
         done_ = true;
         server_.emit("done client=" + std::to_string(id_) + " products=" + std::to_string(products_done_) +
-                     " frames=" + std::to_string(good_frames_) + " bad_frames=" + std::to_string(bad_frames_));
+                     " frames=" + std::to_string(good_frames_) + " bad_frames=" + std::to_string(bad_frames_) +
+                     " dropped_frames=" + std::to_string(dropped_frames_));
       }
       if (now < next_fill_) return false;
       next_fill_ = now + std::chrono::milliseconds(opt_.fill_interval_ms);
@@ -303,6 +300,17 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void appendBlock(Tx& tx) {
     const Product& p = server_.products()[tx.product];
+    if (faults_on_ && dropsFrame(opt_.seed, opt_.drop_frames_percent, opt_.drop_frames_offset, p.name, tx.fd,
+                                 tx.next_block, tx.retransmit)) {
+      // Lost upstream: never sent (its pacing slot passes as if it had been).
+      ++tx.dropped_blocks;
+      ++dropped_frames_;
+      ++server_.stats().frames_dropped;
+      fault("kind=dropped_frame client=" + std::to_string(id_) + " file=" + p.name + " block=" +
+            std::to_string(tx.next_block) + " fd=" + std::to_string(tx.fd) + " retransmit=" + (tx.retransmit ? "1" : "0"));
+      ++tx.next_block;
+      return;
+    }
     const std::size_t off = static_cast<std::size_t>(tx.next_block - 1) * qbt::kBlockSize;
     const auto& content = contentOf(tx, p);
     const std::size_t len = std::min(qbt::kBlockSize, content.size() - off);
@@ -370,10 +378,12 @@ class Session : public std::enable_shared_from_this<Session> {
     server_.emit("sent client=" + std::to_string(id_) + " file=" + p.name + " size=" +
                  std::to_string(contentOf(tx, p).size()) + " sha256=" + sha256Of(tx, p) + " blocks=" + std::to_string(tx.blocks) +
                  " fd=" + std::to_string(tx.fd) + " retransmit=" + (tx.retransmit ? "1" : "0") +
-                 " bad_blocks=" + std::to_string(tx.bad_blocks) + " source=" + p.path);
+                 " bad_blocks=" + std::to_string(tx.bad_blocks) + " dropped_blocks=" + std::to_string(tx.dropped_blocks) +
+                 " source=" + p.path);
     nlohmann::json j = {{"client", id_},          {"file", p.name},       {"size", contentOf(tx, p).size()},
                         {"sha256", sha256Of(tx, p)},     {"blocks", tx.blocks},  {"fd", tx.fd},
-                        {"retransmit", tx.retransmit}, {"bad_blocks", tx.bad_blocks}, {"source", p.path}};
+                        {"retransmit", tx.retransmit}, {"bad_blocks", tx.bad_blocks},
+                        {"dropped_blocks", tx.dropped_blocks}, {"source", p.path}};
     if (server_.hasManifest()) {
       // Written once the frame's last byte has left through the socket (tryWrite), stamped then.
       manifest_pending_.push_back({pending_.size(), std::move(j)});
@@ -383,6 +393,7 @@ class Session : public std::enable_shared_from_this<Session> {
       again.next_block = 1;
       again.retransmit = true;
       again.bad_blocks = 0;
+      again.dropped_blocks = 0;
       retransmits_.emplace_back(Clock::now() + std::chrono::seconds(opt_.retransmit_delay_s), again);
     }
     if (is_high) {
@@ -536,7 +547,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::mt19937_64 rng_;
   const bool faults_on_;
   std::array<std::uint8_t, 4096> rbuf_{};
-  std::string logon_buf_;
+  qbt::LogonParser logon_parser_;
   Clock::time_point last_logon_{};
   std::uint64_t logons_ = 0;
   bool streaming_ = false;
@@ -567,6 +578,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::uint64_t data_frames_ = 0;
   std::uint64_t good_frames_ = 0;
   std::uint64_t bad_frames_ = 0;
+  std::uint64_t dropped_frames_ = 0;
   std::uint64_t products_done_ = 0;
 };
 
@@ -590,7 +602,7 @@ SimServer::SimServer(asio::io_context& io, SimOptions options, std::vector<Produ
   for (std::size_t i = 0; i < order_.size(); ++i) order_[i] = i;
   std::mt19937_64 rng(options_.seed);
   std::shuffle(order_.begin(), order_.end(), rng);
-  fd_base_ = static_cast<std::int64_t>(std::time(nullptr));
+  fd_base_ = options_.fd_base != 0 ? options_.fd_base : static_cast<std::int64_t>(std::time(nullptr));
   if (!options_.manifest_path.empty()) {
     manifest_.open(options_.manifest_path, std::ios::out | std::ios::trunc);
     if (!manifest_) throw std::runtime_error("cannot open manifest " + options_.manifest_path);
@@ -661,6 +673,7 @@ std::string SimServer::statsLine() {
      << " logons=" << stats_.logons << " frames_v1=" << stats_.frames_v1 << " frames_v2=" << stats_.frames_v2
      << " fill_frames=" << stats_.fill_frames << " server_lists=" << stats_.server_lists
      << " products_sent=" << stats_.products_sent << " bytes=" << stats_.bytes << " faults=" << stats_.faults
+     << " frames_dropped=" << stats_.frames_dropped
      << " send_blocked_ms=" << blocked_us / 1000 << " send_blocked_events=" << stats_.send_blocked_events;
   return ss.str();
 }

@@ -35,6 +35,12 @@ struct Rate {
 // Parses "max", "<n>fps" or "<n>Bps". Returns false on malformed text.
 bool parseRate(const std::string& text, Rate& rate);
 
+// Whether --drop-frames-percent drops block `block` of transmission (name,
+// fd, retransmit): a position in [0, 100) from a hash of the arguments and
+// `seed`, inside [offset, offset + percent) modulo 100. Deterministic.
+bool dropsFrame(std::uint64_t seed, double percent, double offset, const std::string& name, std::int64_t fd,
+                std::uint32_t block, bool retransmit);
+
 // Options of emwin-sim; every field has its default here.
 struct SimOptions {
   std::string listen = "127.0.0.1:2211";          // host:port; port 0 = any free port
@@ -45,7 +51,8 @@ struct SimOptions {
   int sndbuf = 0;                                  // SO_SNDBUF per client socket (0 = kernel default)
   qbt::HeaderStyle header_style = qbt::HeaderStyle::kSpec;  // header layout, V2 suffix and V2 choice
   std::uint64_t count = 0;                         // stop after this many products (0 = each once)
-  std::uint64_t seed = 1;                          // ordering and garbage bytes
+  std::uint64_t seed = 1;                          // ordering, garbage bytes and which frames --drop-frames-percent drops
+  std::int64_t fd_base = 0;                        // /FD stamp of round 0 (Unix s); 0 = the start time
   int logon_wait_ms = 3000;                        // no logon by then -> V1
   int relogon_timeout_s = 300;                     // no logon re-sent for this long -> disconnect
   int retransmit_delay_s = 6;                      // warnings sent again this much later (0 = never)
@@ -61,6 +68,13 @@ struct SimOptions {
   std::uint64_t garbage_every = 0;
   std::uint64_t drop_after_bytes = 0;              // close mid-stream after this many bytes
   std::uint64_t stall_after_frames = 0;            // stop sending (socket stays open) after this many frames
+  // Drop this share (percent) of product data frames: never sent, as if lost
+  // upstream; FILLFILE and server lists are never dropped. Which frames is a
+  // hash of (seed, name, /FD, block, retransmission) -- the same for every
+  // client and run -- falling in [offset, offset + percent) modulo 100: two
+  // sims with the same seed and offsets 0 and P drop disjoint shares.
+  double drop_frames_percent = 0;
+  double drop_frames_offset = 0;
   int fault_clients = 0;                           // faults apply to the first N clients only (0 = all)
 };
 
@@ -73,6 +87,7 @@ struct SimStats {
   std::uint64_t server_lists = 0;
   std::uint64_t bytes = 0;
   std::uint64_t faults = 0;
+  std::uint64_t frames_dropped = 0;        // --drop-frames-percent
   std::uint64_t logons = 0;
   std::uint64_t products_sent = 0;
   std::uint64_t send_blocked_us = 0;       // time clients' sockets refused data (TCP backpressure)

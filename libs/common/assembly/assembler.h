@@ -7,12 +7,31 @@
 // partial files after an idle timeout or under a memory cap -- every eviction
 // is reported through the callbacks, never silent.
 //
+// Sources (redundant ingest): every segment comes from one of up to
+// kMaxSources inputs. Blocks of one key are merged whichever input delivered
+// them: a block counts once, a file completes from blocks of any inputs, and
+// a product delivered by two inputs is delivered once. Every copy of a block
+// is compared with the copies held: when two inputs disagree on a block's
+// bytes (a corruption the /CS checksum missed, or two products sharing name,
+// stamp and block count) the key stops merging -- from then on a file of that
+// key is only assembled from the copies of one input (each input's version
+// that completes is delivered as its own product), never from a mix. A copy
+// differing from the same block of a file delivered moments ago, from an input
+// that was still sending that file, is counted as conflicting and dropped.
+// An input that sends a block it already sent with other bytes has started
+// another product under the same key: its earlier blocks are given up
+// (EvictionReason::kSuperseded) and it starts over.
+//
 // Duplicates: a block already held by its partial file, and a block equal to
-// the same block of a multi-block file of the same key delivered within the
-// dedupe window (a late duplicate, or a retransmission under the same stamp),
-// count as duplicate_blocks when they arrive. Late duplicates are still held,
-// in case a differing block shows a new product sharing the key; if none comes,
-// they are dropped without an eviction (the file was delivered).
+// the same block of a file of the same key delivered within the dedupe window
+// (a late duplicate, a lagging input, or a retransmission under the same
+// stamp), count as duplicate_blocks when they arrive. A late duplicate that
+// could begin another product (block 1 from an input that sent the file
+// already, or any block of an input already sending this key again) is still
+// held, in case a differing block shows a new product sharing the key; if none
+// comes, it is dropped without an eviction (the file was delivered). Other
+// late copies (a lagging input's copy of a delivered file) are not kept.
+// Per-input counters (Stats::sources) say what each input contributed.
 //
 // Pure logic: no sockets, no threads, no sleeping; time comes from the
 // injected Options::clock. Untrusted input never throws: it is counted in
@@ -44,15 +63,16 @@ class AssemblerCallbacks {
 
 // What add() did with a segment: the caller acknowledges upstream by it (a
 // stored block is held until its file completes or is given up; anything
-// else is done with at once).
+// else is done with at once, see AddResult::released for the held ones).
 enum class AddOutcome : std::uint8_t {
   kStored,          // held in its partial file; more blocks to come
   kCompleted,       // completed its file: the file (and archive entries) went to onFile()
   kSuppressed,      // completed a retransmission delivered within the window: nothing delivered
-  kDuplicateBlock,  // its partial file already held this block
+  kDuplicateBlock,  // an equal copy was held (from any input) or just delivered
   kFill,            // a FILLFILE keep-alive block, dropped
   kRejected,        // refused before assembly (see `reject`)
   kEvicted,         // stored, then its own partial file was given up under the memory cap (onEviction ran)
+  kConflict,        // differs from another input's copy of a file delivered moments ago: counted, dropped
 };
 
 // Stable name of an outcome ("stored", "completed", ...).
@@ -62,6 +82,10 @@ std::string_view addOutcomeName(AddOutcome o) noexcept;
 struct AddResult {
   AddOutcome outcome = AddOutcome::kStored;
   RejectReason reject = RejectReason::kBlockRange;  // meaningful for kRejected
+  // kCompleted / kSuppressed: the inputs whose held blocks of this key are done
+  // with (acknowledge them once the delivered file settled, or at once when
+  // suppressed); other inputs keep theirs (their own version is still open).
+  SourceMask released = 0;
 };
 
 // Snapshot of one open partial file.
@@ -88,10 +112,11 @@ class Assembler {
   Assembler(const Assembler&) = delete;
   Assembler& operator=(const Assembler&) = delete;
 
-  // Offers one segment received from `source` ("host:port", "replay:FILE").
-  // Completed files and evictions are reported before this returns; the
-  // result says what became of this segment.
-  AddResult add(const qbt::Segment& segment, std::string_view source = {});
+  // Offers one segment received from `source` ("host:port", "replay:FILE")
+  // through input `input` (< kMaxSources; 0 with a single ingest). Completed
+  // files and evictions are reported before this returns; the result says
+  // what became of this segment.
+  AddResult add(const qbt::Segment& segment, std::string_view source = {}, SourceIndex input = 0);
   // Evicts partial files idle for longer than the timeout (add() does this too;
   // call it on a timer when no segments arrive).
   void expire();

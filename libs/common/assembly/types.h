@@ -13,6 +13,16 @@
 
 namespace emwin::assembly {
 
+// Index of the input a segment came from: with redundant ingest the assembler
+// takes several pipelines (one per receiver), numbered 0..kMaxSources-1.
+using SourceIndex = std::uint8_t;
+// A set of sources: bit i stands for SourceIndex i.
+using SourceMask = std::uint8_t;
+// Most inputs one assembler merges.
+inline constexpr std::size_t kMaxSources = 8;
+// The mask holding only `source`.
+constexpr SourceMask sourceBit(SourceIndex source) noexcept { return static_cast<SourceMask>(1u << source); }
+
 // Wall-clock time used for receive times and timeouts.
 using TimePoint = std::chrono::system_clock::time_point;
 // Injected clock: returns "now". Tests pass a fake; the default is system_clock::now.
@@ -44,7 +54,8 @@ struct CompletedFile {
   TimePoint first_segment_time{};  // receive time of the first block
   TimePoint last_segment_time{};   // receive time of the block that completed the file
   std::uint32_t block_count = 0;   // /PT of the transmission
-  std::string source;              // where the blocks came from ("host:port", "replay:FILE")
+  std::string source;              // where the blocks came from ("host:port", "replay:FILE"; merged: "a+b")
+  SourceMask sources = 0;          // inputs whose blocks make up the file (several when merged)
   Origin origin = Origin::kBlocks;
   ArchiveLink archive;      // set when origin == kArchiveEntry
   bool is_archive = false;  // a ZIP archive that was opened; its entries follow as their own files
@@ -58,9 +69,10 @@ enum class EvictionReason : std::uint8_t {
   kTimeout,      // no new block for Options::partial_timeout
   kMemory,       // partial bytes exceeded Options::max_partial_bytes (least recently updated first)
   kEndOfInput,   // reported by Assembler::drainPartials()
+  kSuperseded,   // its source restarted the transmission with other bytes (a new product sharing the key)
 };
 
-// Stable name of an eviction reason ("timeout", "memory", "end_of_input").
+// Stable name of an eviction reason ("timeout", "memory", "end_of_input", "superseded").
 std::string_view evictionReasonName(EvictionReason r) noexcept;
 
 // A partial file that was given up (never silent: every one is reported).
@@ -71,6 +83,9 @@ struct Eviction {
   std::uint32_t total_blocks = 0;
   std::size_t bytes_held = 0;  // accounted bytes (blocks + bookkeeping)
   std::string source;
+  // Inputs whose held blocks of this transmission were given up (one source
+  // for kSuperseded, every source holding blocks otherwise).
+  SourceMask sources = 0;
   TimePoint first_segment_time{};
   TimePoint last_segment_time{};
   EvictionReason reason = EvictionReason::kTimeout;
@@ -128,8 +143,23 @@ struct Options {
   // Unpack ZIP/ZIS archives (and ZIP-carrying files) and deliver their entries.
   bool unpack_archives = true;
   ArchiveLimits archive;
+  // Inputs feeding this assembler (redundant ingest: one per receiver), 1..kMaxSources.
+  // With one, the per-source counters settle as soon as a file is delivered.
+  std::size_t source_count = 1;
+  // Per-source counters of a delivered file (blocks only one source had, files
+  // a source sent whole) settle this long after delivery, so copies from a
+  // source that lags behind the others still count.
+  std::chrono::seconds source_window{60};
   // Source of "now"; empty means std::chrono::system_clock::now.
   Clock clock;
+};
+
+// Counters of one input (Stats::sources[i]).
+struct SourceStats {
+  std::uint64_t blocks_contributed = 0;  // data blocks it sent (new, equal to a held or delivered copy, or conflicting)
+  std::uint64_t blocks_only = 0;         // blocks of delivered files no other source sent (settled, source_window)
+  std::uint64_t files_alone = 0;         // delivered files it sent every block of: it alone would have completed them
+  std::uint64_t conflicting_blocks = 0;  // blocks whose bytes differ from another source's copy of the same block
 };
 
 // Counters and gauges of one assembler (cumulative unless marked gauge).
@@ -142,12 +172,15 @@ struct Stats {
   std::uint64_t evictions_timeout = 0;
   std::uint64_t evictions_memory = 0;
   std::uint64_t evictions_end_of_input = 0;
+  std::uint64_t evictions_superseded = 0;
+  std::uint64_t files_merged = 0;       // delivered files no single source sent whole (settled, source_window)
   std::uint64_t archives_opened = 0;
   std::uint64_t archive_entries = 0;    // entries delivered
   std::array<std::uint64_t, kArchiveErrorCount> archive_errors{};     // by ArchiveError
   std::array<std::uint64_t, kRejectReasonCount> rejected_segments{};  // by RejectReason
   std::uint64_t partial_files = 0;      // gauge
   std::uint64_t partial_bytes = 0;      // gauge (accounted bytes)
+  std::array<SourceStats, kMaxSources> sources{};  // by SourceIndex
 };
 
 }  // namespace emwin::assembly

@@ -1,5 +1,7 @@
 #include "http/server.h"
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <cctype>
 #include <stdexcept>
@@ -220,6 +222,7 @@ class Session : public std::enable_shared_from_this<Session> {
                                                                       raw.version());
     out->set(bhttp::field::server, "emwin-bus");
     out->set(bhttp::field::content_type, res.content_type);
+    for (const auto& [k, v] : server_->options.headers) out->set(k, v);
     for (const auto& [k, v] : res.headers) out->set(k, v);
     out->keep_alive(raw.keep_alive());
     if (raw.method() != bhttp::verb::head) out->body() = std::move(res.body);
@@ -317,6 +320,51 @@ void Server::close() {
   impl_->closed = true;
   beast::error_code ec;
   impl_->acceptor.close(ec);
+}
+
+namespace {
+
+// Writes one response on a connection nobody else owns, then closes it.
+class OneResponse : public std::enable_shared_from_this<OneResponse> {
+ public:
+  OneResponse(beast::tcp_stream&& stream, bhttp::response<bhttp::string_body>&& response)
+      : stream_(std::move(stream)), response_(std::move(response)) {}
+  void run() {
+    stream_.expires_after(std::chrono::seconds(10));
+    bhttp::async_write(stream_, response_, [self = shared_from_this()](beast::error_code, std::size_t) {
+      beast::error_code ec;
+      self->stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+      self->stream_.close();
+    });
+  }
+
+ private:
+  beast::tcp_stream stream_;
+  bhttp::response<bhttp::string_body> response_;
+};
+
+}  // namespace
+
+void writeResponse(beast::tcp_stream&& stream, const BeastRequest& request, Response response) {
+  bhttp::response<bhttp::string_body> out(static_cast<bhttp::status>(response.status), request.version());
+  out.set(bhttp::field::server, "emwin-bus");
+  out.set(bhttp::field::content_type, response.content_type);
+  for (const auto& [k, v] : response.headers) out.set(k, v);
+  out.keep_alive(false);
+  if (request.method() != bhttp::verb::head) out.body() = std::move(response.body);
+  out.prepare_payload();
+  std::make_shared<OneResponse>(std::move(stream), std::move(out))->run();
+}
+
+std::uint64_t raiseOpenFileLimit(std::uint64_t wanted) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return 0;
+  if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < wanted) {
+    rlimit raised = limit;
+    raised.rlim_cur = limit.rlim_max == RLIM_INFINITY ? wanted : std::min<rlim_t>(wanted, limit.rlim_max);
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+  }
+  return limit.rlim_cur == RLIM_INFINITY ? wanted : static_cast<std::uint64_t>(limit.rlim_cur);
 }
 
 }  // namespace emwin::http

@@ -6,7 +6,9 @@
 // may instead take over the connection after reading the request (Server-Sent
 // Events, WebSocket upgrades): the handler then owns the stream.
 //
-// Used by emwin-stats (/metrics, /healthz) and emwin-gateway.
+// Used by emwin-stats (/metrics, /healthz) and emwin-gateway. Streaming
+// responses (SSE, WebSocket) are in stream.h, static assets compiled into the
+// binary in static_files.h, Prometheus text in metrics.h.
 // Thread-safety: not thread-safe; everything on the io_context's thread.
 
 #include <chrono>
@@ -58,6 +60,7 @@ struct ServerOptions {
   std::size_t max_connections = 10000;           // open connections before new ones get 503
   std::size_t max_request_bytes = 64 * 1024;     // header + body limit
   std::chrono::seconds idle_timeout{60};         // keep-alive connections idle this long are closed
+  std::vector<std::pair<std::string, std::string>> headers;  // added to every response (e.g. CORS)
 };
 
 // Counters of a Server.
@@ -108,6 +111,14 @@ class Server {
   struct Impl;
   std::shared_ptr<Impl> impl_;
 };
+
+// Writes `response` on a connection that a TakeOver handler owns but does not
+// want to keep (a bad filter, a refused upgrade), then closes it.
+void writeResponse(beast::tcp_stream&& stream, const BeastRequest& request, Response response);
+
+// Raises this process's soft limit of open files (RLIMIT_NOFILE) towards
+// `wanted`, up to the hard limit. Returns the soft limit now in force.
+std::uint64_t raiseOpenFileLimit(std::uint64_t wanted);
 
 // Percent-decodes `text` ('+' as space when `plus_is_space`).
 std::string percentDecode(std::string_view text, bool plus_is_space = true);

@@ -1,6 +1,8 @@
 // Small helpers of the QBT value types (see types.h).
 #include "qbt/types.h"
 
+#include "runtime/names.h"
+
 namespace emwin::qbt {
 
 std::string_view reasonName(BadReason r) noexcept {
@@ -17,11 +19,6 @@ std::string_view reasonName(BadReason r) noexcept {
   return "unknown";
 }
 
-std::string_view Segment::extension() const noexcept {
-  const std::string_view name(filename);
-  const auto dot = name.rfind('.');
-  if (dot == std::string_view::npos) return {};
-  return name.substr(dot + 1);
-}
+std::string_view Segment::extension() const noexcept { return runtime::extensionOf(filename); }
 
 }  // namespace emwin::qbt

@@ -43,6 +43,18 @@ void addCommonOptions(runtime::Cli& cli, CommonOptions& o) {
   cli.option("--key-name", o.key_name, "this process's key pair in --keys (<name>.key; default: the service name)");
 }
 
+void addProducerOptions(runtime::Cli& cli, ProducerOptions& o, const std::string& what) {
+  cli.option("--pub", o.pub, "tap endpoint (PUB bind)")->check(runtime::BindEndpoint());
+  cli.option("--pipe", o.pipe, "pipeline endpoint (ROUTER bind)")->check(runtime::BindEndpoint());
+  cli.option("--hwm", o.hwm, what + " queued per consumer group before input pauses")
+      ->check(runtime::UIntRange(1, 1'000'000));
+  cli.option("--tap-hwm", o.tap_hwm, "tap send high-water mark (" + what + " per subscriber before drops)")
+      ->check(runtime::IntRange(1, 10'000'000));
+  cli.option("--retention", o.retention, what + " kept for REPLAY (at most)")->check(runtime::UIntRange(1, 10'000'000));
+  cli.option("--retention-mb", o.retention_mb, "megabytes of " + what + " kept for REPLAY (at most)")
+      ->check(runtime::UIntRange(1, 65536));
+}
+
 bus::BusSecurity loadBusSecurity(const CommonOptions& o, const std::string& service) {
   namespace fs = std::filesystem;
   bus::BusSecurity s;
@@ -101,6 +113,27 @@ Runtime::~Runtime() {
   // Watches before their sockets: the descriptors are ZeroMQ's.
   for (auto& in : inputs_) in->watch.reset();
   for (auto& out : outputs_) out->watch.reset();
+}
+
+bus::Publisher& Runtime::publisher(const ProducerOptions& o, const std::string& state_dir) {
+  bus::PublisherOptions po;
+  po.producer_id = o.producer_id.empty() ? service_name_ + "." + options_.instance : o.producer_id;
+  po.tap_endpoint = o.pub;
+  po.pipeline_endpoint = o.pipe;
+  po.pipeline_hwm = o.hwm;
+  po.tap_send_hwm = o.tap_hwm;
+  po.retention_messages = o.retention;
+  po.retention_bytes = o.retention_mb << 20;
+  po.state_dir = state_dir;
+  return publisher(std::move(po));
+}
+
+const std::string& Runtime::stateDir(const std::string& option, const std::string& path) {
+  runtime::checkWritableDir(option, path);
+  std::error_code ec;
+  std::filesystem::create_directories(path, ec);
+  if (ec) throw runtime::ConfigError(option, "cannot create '" + path + "': " + ec.message());
+  return path;
 }
 
 void Runtime::monitor(zmq::socket_ref socket, const std::string& name) {

@@ -58,6 +58,28 @@ struct CommonOptions {
 // Adds --log-level, --instance, --stats-interval-ms, --stats-connect, --linger-ms, --keys and --key-name.
 void addCommonOptions(runtime::Cli& cli, CommonOptions& options);
 
+// What a producing service configures about its two endpoints (bus/publisher.h).
+struct ProducerOptions {
+  std::string pub;                // --pub: tap endpoint (PUB bind)
+  std::string pipe;               // --pipe: pipeline endpoint (ROUTER bind)
+  std::size_t hwm = 1000;         // --hwm: messages queued per consumer group before input pauses
+  int tap_hwm = 10000;            // --tap-hwm: tap send high-water mark (drops beyond it)
+  std::size_t retention = 20000;  // --retention: messages kept for REPLAY (at most)
+  std::size_t retention_mb = 8;   // --retention-mb: megabytes kept for REPLAY (at most)
+  std::string producer_id;        // Header.producer_id; empty = "<service>.<instance>"
+  // Defaults with these two endpoints.
+  static ProducerOptions at(std::string pub, std::string pipe) {
+    ProducerOptions o;
+    o.pub = std::move(pub);
+    o.pipe = std::move(pipe);
+    return o;
+  }
+};
+
+// Adds --pub, --pipe, --hwm, --tap-hwm, --retention and --retention-mb; `what`
+// names the messages in the help ("segments", "files", "alerts").
+void addProducerOptions(runtime::Cli& cli, ProducerOptions& options, const std::string& what);
+
 class Runtime;
 class ZapHandler;
 class HandshakeMonitor;
@@ -106,6 +128,11 @@ class Runtime {
   // gates every input; its counters go into the stats; its tap carries them.
   bus::Publisher& publisher(bus::PublisherOptions options, std::string_view tap_option = "--pub",
                             std::string_view pipe_option = "--pipe");
+  // The same from the standard producer options; consumer groups are kept in `state_dir`.
+  bus::Publisher& publisher(const ProducerOptions& options, const std::string& state_dir);
+  // Checks that `path` is (or can be made) a writable directory and creates
+  // it; a ConfigError naming `option` otherwise. Returns `path`.
+  const std::string& stateDir(const std::string& option, const std::string& path);
   // A pipeline input: `handler` gets each message; acknowledge it with
   // input.ack(message) now, or keep message.ackToken() and ack it later.
   bus::PipelineSubscriber& pipelineInput(bus::PipelineSubscriberOptions options, Handler handler,

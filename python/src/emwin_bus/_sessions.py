@@ -92,16 +92,27 @@ def _send_now(sock: zmq.asyncio.Socket, data: bytes) -> bool:
     raise err
 
 
+def apply_curve(sock: zmq.Socket, curve: Optional[tuple[str, str, str]]) -> None:
+    """Makes `sock` a CURVE client of an authenticated bus (server public, own public, own secret)."""
+    if curve is None:
+        return
+    server, public, secret = curve
+    sock.setsockopt(zmq.CURVE_SERVERKEY, server.encode())
+    sock.setsockopt(zmq.CURVE_PUBLICKEY, public.encode())
+    sock.setsockopt(zmq.CURVE_SECRETKEY, secret.encode())
+
+
 class TapSession:
     """SUB to one or more tap endpoints; counts gaps per producer (and topic family)."""
 
     mode = "tap"
 
     def __init__(self, ctx: zmq.asyncio.Context, endpoints: list[str], topics: list[str], receive_hwm: int,
-                 stats: StreamStats):
+                 stats: StreamStats, curve: Optional[tuple[str, str, str]] = None):
         self.stats = stats
         self.topics = list(topics)
         self.sock = ctx.socket(zmq.SUB)
+        apply_curve(self.sock, curve)
         self.sock.setsockopt(zmq.LINGER, 0)
         self.sock.setsockopt(zmq.RCVHWM, receive_hwm)
         # Filter at the producer by whole topic families (so e.g. "file." is not sent
@@ -192,7 +203,7 @@ class PipelineSession:
 
     def __init__(self, ctx: zmq.asyncio.Context, endpoint: str, group: str, replica: str, credit: int,
                  topics: list[str], stats: StreamStats, state_file: Optional[str] = None,
-                 replay_retained: bool = False):
+                 replay_retained: bool = False, curve: Optional[tuple[str, str, str]] = None):
         self.stats = stats
         self.group = group
         self.replica = replica
@@ -201,6 +212,7 @@ class PipelineSession:
         self.state_file = state_file
         self.replay_retained = replay_retained
         self.sock = ctx.socket(zmq.DEALER)
+        apply_curve(self.sock, curve)
         self.sock.setsockopt(zmq.RCVHWM, 0)   # bounded by the credit window
         self.sock.setsockopt(zmq.LINGER, 500)  # let BYE and the last acks leave on close
         try:

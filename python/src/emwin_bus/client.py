@@ -95,7 +95,8 @@ class _Core:
             endpoints = list(tap_endpoints or [endpoint or o.endpoint(kind, TAP)])
 
             def make_session(stream: MessageStream):
-                return TapSession(self.require_started(), endpoints, list(topics), o.receive_hwm, stream.stats)
+                return TapSession(self.require_started(), endpoints, list(topics), o.receive_hwm, stream.stats,
+                                  curve=o.curve_keys())
             return MessageStream(self, name=kind, mode=TAP, make_session=make_session, wrap=wrap,
                                  max_queue_size=max_queue_size, accept=accept, auto_ack=auto_ack)
 
@@ -110,7 +111,7 @@ class _Core:
                 state_file = os.path.join(o.state_dir, f"{stream.group}.state")
             return PipelineSession(self.require_started(), pipe_endpoint, stream.group, o.replica, max_queue_size,
                                    list(topics), stream.stats, state_file=state_file,
-                                   replay_retained=replay_retained)
+                                   replay_retained=replay_retained, curve=o.curve_keys())
         return MessageStream(self, name=kind, mode=PIPELINE, make_session=make_session, wrap=wrap,
                              max_queue_size=max_queue_size, accept=accept, auto_ack=auto_ack)
 

@@ -62,6 +62,33 @@ class BusClientOptions:
     # UGC centroid table (CSV: ugc,kind,name,latitude,longitude) for distance filters of
     # stream_alerts; None = the table shipped with the package or found in the checkout.
     ugc_table: Optional[str] = None
+    # Keys directory of an authenticated bus (the services' --keys, docs/security.md): CURVE
+    # on every socket, with <keys>/bus.pub and this program's key pair <keys>/<key_name>.key
+    # (made by `emwin-keygen --dir KEYS NAME` and allowed to read taps / join groups).
+    # None = the bus runs without keys.
+    keys: Optional[str] = None
+    key_name: str = "python"
+
+    def curve_keys(self) -> Optional[tuple[str, str, str]]:
+        """(server public, own public, own secret) Z85 keys from `keys`, or None without keys."""
+        if not self.keys:
+            return None
+        def read(name: str) -> dict[str, str]:
+            path = os.path.join(self.keys, name)
+            try:
+                with open(path, encoding="ascii") as f:
+                    words = f.read().split()
+            except OSError as e:
+                raise ValueError(f"BusClientOptions.keys: cannot read {path}: {e}") from None
+            pairs = dict(zip(words[0::2], words[1::2]))
+            if len(pairs.get("public", "")) != 40:
+                raise ValueError(f"BusClientOptions.keys: {path} holds no CURVE key")
+            return pairs
+        server = read("bus.pub")
+        own = read(f"{self.key_name}.key")
+        if len(own.get("secret", "")) != 40:
+            raise ValueError(f"BusClientOptions.keys: {self.key_name}.key has no secret key")
+        return server["public"], own["public"], own["secret"]
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:

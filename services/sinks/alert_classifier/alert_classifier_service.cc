@@ -35,19 +35,12 @@ const std::array<std::string, kTierCounterSlots>& tierCounters() {
 
 void addAlertClassifierOptions(runtime::Cli& cli, AlertClassifierOptions& o) {
   cli.option("--connect", o.connect, "assembler pipeline endpoint")->check(runtime::ConnectEndpoint());
-  cli.option("--pub", o.pub, "tap endpoint (PUB bind)")->check(runtime::BindEndpoint());
-  cli.option("--pipe", o.pipe, "pipeline endpoint (ROUTER bind)")->check(runtime::BindEndpoint());
+  service::addProducerOptions(cli, o.producer, "alerts");
   cli.option("--group", o.group, "consumer group at the assembler (replicas share files)")->check(runtime::NonEmpty());
   cli.option("--alert-log", o.alert_log, "append one JSON line per alert to this file (its directory must exist)")
       ->check(runtime::WritableFile());
   cli.option("--state-dir", o.state_dir, "replay position and the downstream groups known")
       ->check(runtime::WritableDir());
-  cli.option("--hwm", o.hwm, "alerts queued per downstream group before input pauses")
-      ->check(runtime::UIntRange(1, 1'000'000));
-  cli.option("--tap-hwm", o.tap_hwm, "tap send high-water mark")->check(runtime::IntRange(1, 10'000'000));
-  cli.option("--retention", o.retention, "alerts kept for REPLAY (at most)")->check(runtime::UIntRange(1, 10'000'000));
-  cli.option("--retention-mb", o.retention_mb, "megabytes of alerts kept for REPLAY (at most)")
-      ->check(runtime::UIntRange(1, 65536));
   cli.option("--credit", o.credit, "files in flight from the assembler")->check(runtime::UIntRange(1, 65536));
   cli.option("--summary-interval-s", o.summary_interval_s,
              "seconds between info summaries of the alerts published per tier (warnings are logged one by one at "
@@ -63,23 +56,12 @@ AlertClassifierService::AlertClassifierService(AlertClassifierOptions options) :
 
 void AlertClassifierService::start(service::Runtime& rt) {
   runtime_ = &rt;
-  runtime::checkWritableDir("--state-dir", options_.state_dir);
-  std::error_code ec;
-  std::filesystem::create_directories(options_.state_dir, ec);
+  rt.stateDir("--state-dir", options_.state_dir);
   if (!options_.alert_log.empty()) {
     alert_log_.open(options_.alert_log, std::ios::out | std::ios::app);
     if (!alert_log_.is_open()) throw runtime::ConfigError("--alert-log", "cannot open " + options_.alert_log);
   }
-  bus::PublisherOptions po;
-  po.producer_id = "alert-classifier." + rt.instance();
-  po.tap_endpoint = options_.pub;
-  po.pipeline_endpoint = options_.pipe;
-  po.pipeline_hwm = options_.hwm;
-  po.tap_send_hwm = options_.tap_hwm;
-  po.retention_messages = options_.retention;
-  po.retention_bytes = options_.retention_mb << 20;
-  po.state_dir = options_.state_dir;
-  publisher_ = &rt.publisher(po);
+  publisher_ = &rt.publisher(options_.producer, options_.state_dir);
   publisher_->setSettledHandler([this](std::uint64_t seq) { onSettled(seq); });
   bus::PipelineSubscriberOptions so;
   so.endpoint = options_.connect;

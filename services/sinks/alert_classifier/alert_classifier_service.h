@@ -33,15 +33,10 @@ namespace emwin::sinks {
 // Options of emwin-alert-classifier (flags; env EMWIN_<FLAG>).
 struct AlertClassifierOptions {
   std::string connect = "tcp://127.0.0.1:5612";  // assembler pipeline endpoint
-  std::string pub = "tcp://*:5603";              // tap endpoint (PUB bind)
-  std::string pipe = "tcp://*:5613";             // pipeline endpoint (ROUTER bind)
+  service::ProducerOptions producer = service::ProducerOptions::at("tcp://*:5603", "tcp://*:5613");  // tap, pipeline, hwm, retention
   std::string group = "alert-classifier";        // consumer group at the assembler
   std::string alert_log;                         // JSON-lines alert log; empty = none
   std::string state_dir = "./var/alert-classifier";  // replay position and known downstream groups
-  std::size_t hwm = 1000;                        // alerts queued per downstream group before input pauses
-  int tap_hwm = 10000;                           // tap send high-water mark
-  std::size_t retention = 20000;                 // alerts kept for REPLAY (at most)
-  std::size_t retention_mb = 8;                  // megabytes of alerts kept for REPLAY (at most)
   std::uint32_t credit = 64;                     // files in flight to us
   int summary_interval_s = 60;                   // info summary of alerts per tier
 };

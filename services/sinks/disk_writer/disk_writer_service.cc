@@ -66,14 +66,11 @@ DiskWriterService::DiskWriterService(DiskWriterOptions options) : options_(std::
 void DiskWriterService::start(service::Runtime& rt) {
   runtime_ = &rt;
   runtime::checkWritableDir("--out", options_.out);
-  runtime::checkWritableDir("--state-dir", options_.state_dir);
+  rt.stateDir("--state-dir", options_.state_dir);
   if (options_.retry_max_ms < options_.retry_min_ms) {
     throw runtime::ConfigError("--retry-max-ms", "must not be below --retry-min-ms");
   }
   store_.emplace(options_.out, options_.fsync);
-  std::error_code ec;
-  std::filesystem::create_directories(options_.state_dir, ec);
-  if (ec) throw runtime::ConfigError("--state-dir", "cannot create '" + options_.state_dir + "': " + ec.message());
   bus::PipelineSubscriberOptions so;
   so.endpoint = options_.connect;
   so.group = options_.group;

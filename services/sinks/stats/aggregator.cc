@@ -19,6 +19,16 @@ std::pair<std::string, std::string> splitName(const std::string& name) {
   return {name.substr(0, dot), name.substr(dot + 1)};
 }
 
+// The label a family's kinds go in: "source" for per-source families
+// ("source_blocks_only.a" -> source="a"), "kind" otherwise.
+const char* kindLabel(const std::string& family) { return family.starts_with("source_") ? "source" : "kind"; }
+
+// ",<label>=\"<kind>\"" for a kinded sample, "" without a kind.
+std::string kindLabels(const std::string& family, const std::string& kind) {
+  if (kind.empty()) return {};
+  return fmt::format(",{}=\"{}\"", kindLabel(family), prometheusLabelValue(kind));
+}
+
 std::string formatValue(double v) {
   if (std::isnan(v)) return "NaN";
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
@@ -150,14 +160,12 @@ std::string StatsAggregator::prometheus(Clock::time_point now) const {
       auto [family, kind] = splitName(name);
       const bool has_suffix = family.size() > 6 && family.ends_with("_total");
       if (kind.empty() && has_suffix && kinded.count(family.substr(0, family.size() - 6))) continue;  // their sum
-      std::string labels = kind.empty() ? base : base + fmt::format(",kind=\"{}\"", prometheusLabelValue(kind));
-      add("emwin_" + prometheusName(family) + (has_suffix ? "" : "_total"), "counter", labels,
+      add("emwin_" + prometheusName(family) + (has_suffix ? "" : "_total"), "counter", base + kindLabels(family, kind),
           static_cast<double>(value));
     }
     for (const auto& [name, value] : inst.latest.gauges()) {
       auto [family, kind] = splitName(name);
-      std::string labels = kind.empty() ? base : base + fmt::format(",kind=\"{}\"", prometheusLabelValue(kind));
-      add("emwin_" + prometheusName(family), "gauge", labels, value);
+      add("emwin_" + prometheusName(family), "gauge", base + kindLabels(family, kind), value);
     }
     for (const auto& [name, rate] : inst.rates) {
       add("emwin_rate_per_second", "gauge",

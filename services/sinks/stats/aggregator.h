@@ -11,8 +11,11 @@
 // reported next to "<family>.<kind>" counters is their sum: it is left out of
 // the Prometheus text (sum() over kind gives it, and a kind-less series in the
 // same family would be counted twice) but kept in the summary. Gauges follow
-// the same rule without the _total suffix. Every series carries service= and
-// instance= labels.
+// the same rule without the _total suffix. Families named "source_*" are per
+// input of a service (the assembler's redundant ingests): their kind goes in
+// the label source= instead ("source_blocks_only.a" becomes
+// emwin_source_blocks_only_total{source="a"}). Every series carries service=
+// and instance= labels.
 //
 // Lifecycle: an instance is known from its first ServiceStats; one whose last
 // ServiceStats says STOPPING (a clean exit) is forgotten; one not heard from
