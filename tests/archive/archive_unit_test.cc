@@ -56,6 +56,11 @@ INSTANTIATE_TEST_SUITE_P(
                               "postgres://db/emwin?connect_timeout=3", ""},
                       UrlCase{"postgresql://db/emwin?nonsense_option=1", false, Backend::kPostgres, "",
                               "not a valid PostgreSQL URI"},
+                      UrlCase{"postgresql://db:99999999/emwin", false, Backend::kPostgres, "", "not a port number"},
+                      UrlCase{"postgresql:///emwin?host=a,b&port=5432,x", false, Backend::kPostgres, "",
+                              "not a port number"},
+                      UrlCase{"postgresql:///emwin?host=a,b&port=5432,5433", true, Backend::kPostgres,
+                              "postgresql:///emwin?host=a,b&port=5432,5433", ""},
                       UrlCase{"mysql://db/emwin", false, Backend::kSqlite, "", "not a database URL"},
                       UrlCase{"archive.db", false, Backend::kSqlite, "", "sqlite:PATH"}));
 

@@ -62,6 +62,25 @@ std::optional<DatabaseUrl> parseDatabaseUrl(std::string_view text, std::string& 
       if (o->val == nullptr) continue;
       if (std::string_view(o->keyword) == "connect_timeout") has_timeout = true;
       if (std::string_view(o->keyword) == "application_name") has_name = true;
+      if (std::string_view(o->keyword) == "port") {
+        // libpq takes a comma-separated list (one per host); each a port number.
+        std::string_view ports(o->val);
+        bool ok = !ports.empty();
+        while (ok && !ports.empty()) {
+          const auto comma = ports.find(',');
+          const std::string_view one = ports.substr(0, comma);
+          unsigned long n = 0;
+          ok = !one.empty() && one.size() <= 5 &&
+               one.find_first_not_of("0123456789") == std::string_view::npos &&
+               (n = std::stoul(std::string(one))) >= 1 && n <= 65535;
+          ports = comma == std::string_view::npos ? std::string_view() : ports.substr(comma + 1);
+        }
+        if (!ok) {
+          error = "port '" + std::string(o->val) + "' is not a port number (1-65535)";
+          PQconninfoFree(opts);
+          return std::nullopt;
+        }
+      }
     }
     PQconninfoFree(opts);
     url.backend = Backend::kPostgres;

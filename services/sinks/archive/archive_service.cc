@@ -63,6 +63,25 @@ void addArchiveOptions(runtime::Cli& cli, ArchiveOptions& o) {
       ->check(runtime::IntRange(0, 1'000'000'000));
 }
 
+void checkArchiveOptions(const ArchiveOptions& o) {
+  std::string error;
+  auto url = archive::parseDatabaseUrl(o.db, error);
+  if (!url) throw runtime::ConfigError("--db", error);
+  if (o.connect.empty() && o.alerts_connect.empty()) {
+    throw runtime::ConfigError("--connect", "neither files (--connect) nor alerts (--alerts-connect): nothing to archive");
+  }
+  if (o.retry_max_ms < o.retry_min_ms) throw runtime::ConfigError("--retry-max-ms", "must not be below --retry-min-ms");
+  runtime::checkWritableDir("--state-dir", o.state_dir);
+  if (url->backend == archive::Backend::kSqlite) {
+    const std::filesystem::path parent = std::filesystem::path(url->path).parent_path();
+    runtime::checkWritableDir("--db", parent.empty() ? std::string(".") : parent.string());
+    std::error_code ec;
+    if (std::filesystem::is_directory(url->path, ec)) {
+      throw runtime::ConfigError("--db", "'" + url->path + "' is a directory, not a database file");
+    }
+  }
+}
+
 ArchiveService::ArchiveService(ArchiveOptions options) : options_(std::move(options)) {}
 
 ArchiveService::~ArchiveService() {
@@ -71,17 +90,9 @@ ArchiveService::~ArchiveService() {
 
 void ArchiveService::start(service::Runtime& rt) {
   runtime_ = &rt;
+  checkArchiveOptions(options_);
   std::string error;
-  auto url = archive::parseDatabaseUrl(options_.db, error);
-  if (!url) throw runtime::ConfigError("--db", error);
-  url_ = *url;
-  if (options_.connect.empty() && options_.alerts_connect.empty()) {
-    throw runtime::ConfigError("--connect", "neither files (--connect) nor alerts (--alerts-connect): nothing to archive");
-  }
-  if (options_.retry_max_ms < options_.retry_min_ms) {
-    throw runtime::ConfigError("--retry-max-ms", "must not be below --retry-min-ms");
-  }
-  runtime::checkWritableDir("--state-dir", options_.state_dir);
+  url_ = *archive::parseDatabaseUrl(options_.db, error);
   std::error_code ec;
   std::filesystem::create_directories(options_.state_dir, ec);
   if (ec) throw runtime::ConfigError("--state-dir", "cannot create '" + options_.state_dir + "': " + ec.message());
@@ -90,8 +101,8 @@ void ArchiveService::start(service::Runtime& rt) {
   if (url_.backend == archive::Backend::kSqlite) {
     // A local file: open it now, so a path that cannot be used is bad configuration (exit 2).
     const std::filesystem::path parent = std::filesystem::path(url_.path).parent_path();
-    runtime::checkWritableDir("--db", parent.empty() ? std::string(".") : parent.string());
     std::filesystem::create_directories(parent.empty() ? "." : parent, ec);
+    if (ec) throw runtime::ConfigError("--db", "cannot create '" + parent.string() + "': " + ec.message());
     try {
       applyOpened(writer_->open());
     } catch (const archive::DatabaseError& e) {

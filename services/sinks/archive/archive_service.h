@@ -59,6 +59,11 @@ struct ArchiveOptions {
 // Adds the archive's own options to `cli`.
 void addArchiveOptions(runtime::Cli& cli, ArchiveOptions& options);
 
+// Checks what the flags alone cannot (options together, the SQLite file's
+// directory, --state-dir); throws runtime::ConfigError naming the option.
+// main() calls it before the runtime starts anything.
+void checkArchiveOptions(const ArchiveOptions& options);
+
 class ArchiveService : public service::Service {
  public:
   explicit ArchiveService(ArchiveOptions options);

@@ -1,4 +1,6 @@
 // emwin-archive: every file's metadata, every alert and the VTEC event state in a database.
+#include <iostream>
+
 #include "archive_service.h"
 
 int main(int argc, char** argv) {
@@ -11,6 +13,12 @@ int main(int argc, char** argv) {
   emwin::service::addCommonOptions(cli, common);
   emwin::sinks::addArchiveOptions(cli, options);
   if (auto code = cli.parse(argc, argv)) return *code;
+  try {
+    emwin::sinks::checkArchiveOptions(options);  // before the runtime starts anything: one line, exit 2
+  } catch (const emwin::runtime::ConfigError& e) {
+    std::cerr << "emwin-archive: " << e.what() << '\n';
+    return 2;
+  }
   emwin::service::Runtime runtime("archive", common);
   emwin::sinks::ArchiveService service(options);
   return runtime.run(service);
