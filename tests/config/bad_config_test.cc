@@ -220,6 +220,8 @@ std::vector<Row> rows() {
       {"QueryPointNotANumber", kQuery, {"--db", "sqlite:" + f.dir + "/a.db", "active", "--point", "here"}, "--point"},
       {"QuerySinceNonsense", kQuery, {"--db", "sqlite:" + f.dir + "/a.db", "alerts", "--since", "yesterdayish"},
        "--since"},
+      {"QuerySinceDurationOverflow", kQuery,
+       {"--db", "sqlite:" + f.dir + "/a.db", "alerts", "--since", "99999999999999999999999h"}, "--since"},
       {"QueryEventKeyMalformed", kQuery, {"--db", "sqlite:" + f.dir + "/a.db", "event", "KDMX-TO-W"}, "key"},
       {"SimDropFramesPercentAbove100", kSim,
        {"--listen", "127.0.0.1:0", "--products", corpus + "/products", "--drop-frames-percent", "150"},

@@ -50,7 +50,7 @@ std::optional<Instant> parseInstant(const std::string& text, bool durations_ago)
     return out;
   }
   out.kind = Instant::Kind::kAbsolute;
-  if (durations_ago && text.size() >= 2 && allDigits(text.substr(0, text.size() - 1))) {
+  if (durations_ago && text.size() >= 2 && text.size() <= 13 && allDigits(text.substr(0, text.size() - 1))) {
     const char unit = text.back();
     const std::int64_t n = std::stoll(text.substr(0, text.size() - 1));
     std::int64_t scale = 0;
