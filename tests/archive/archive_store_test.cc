@@ -24,6 +24,14 @@
 #include "layout/file_layout.h"
 #include "products/reference.h"
 
+// LeakSanitizer (ASan builds): libpqxx 6.4 (Debian 12) leaks libpq's error
+// result (one PGresult, ~2 KB) when a transaction is begun on a connection the
+// server has just closed (pqxx::dbtransaction::do_begin throws from the
+// transaction's constructor). ArchivePostgres.ServerStoppedAndStartedAgain
+// does exactly that, once per outage; the writer then drops the connection.
+// Only that allocation is ignored; any other leak still fails the test.
+extern "C" const char* __lsan_default_suppressions() { return "leak:PQmakeEmptyPGresult\n"; }
+
 namespace emwin::test {
 namespace {
 
@@ -597,7 +605,8 @@ TEST_P(ArchiveStore, ARefusedRowIsSkippedAndTheRestStored) {
   EXPECT_EQ(reader->database().counts().alerts, ids.size() - 1);
   EXPECT_EQ(reader->database().counts().files, batch.files.size());
   // The events of the stored alerts are there.
-  for (const auto& e : w.activeState().snapshot()["events"]) {
+  const nlohmann::json snapshot = w.activeState().snapshot();  // a local: the loop must not outlive it
+  for (const auto& e : snapshot["events"]) {
     EXPECT_TRUE(reader->database().eventState(e["key"].get<std::string>()).has_value()) << e["key"];
   }
 }
