@@ -75,6 +75,55 @@ void BM_AssembleLiveCapture(benchmark::State& state) {
 }
 BENCHMARK(BM_AssembleLiveCapture)->Arg(1)->Arg(0)->Unit(benchmark::kMillisecond);
 
+// Redundant ingest: the same product rate reaching the assembler through one
+// input, or through two that each deliver every block (the worst case: both
+// receivers complete) or that each lose a different 10 % of the frames (the
+// simulators' --drop-frames-percent 10). Arg 0: inputs (1 or 2); arg 1: 1 =
+// each input drops a different 10 %. Items are the feed's segments, so the
+// CPU per item compares the assembler's cost at the same product rate.
+void BM_AssembleSources(benchmark::State& state) {
+  runtime::setLogLevel("error");
+  const auto& base = liveSegments();
+  const std::size_t inputs = static_cast<std::size_t>(state.range(0));
+  const bool drop = state.range(1) != 0;
+  std::vector<qbt::Segment> segs = base;
+  assembly::TimePoint now{};
+  assembly::Options o;
+  o.clock = [&now] { return now; };
+  o.unpack_archives = false;
+  o.source_count = inputs;
+  // Both inputs' copies of a block fall within the window; each pass starts
+  // after the previous one's has passed, so every pass is delivered again.
+  o.dedupe_window = std::chrono::seconds(60);
+  Sink sink;
+  assembly::Assembler a(o, sink);
+  std::int64_t shift = 0;
+  std::uint64_t offered = 0;
+  for (auto _ : state) {
+    ++shift;
+    for (std::size_t i = 0; i < segs.size(); ++i) {
+      segs[i].fd_unix_s = base[i].fd_unix_s + shift * 100000;
+      now += std::chrono::milliseconds(1);
+      for (std::size_t in = 0; in < inputs; ++in) {
+        // Input 0 loses frames 0-9 of every 100, input 1 frames 10-19: every block reaches one.
+        if (drop && inputs > 1 && (i % 100) / 10 == in) continue;
+        a.add(segs[i], in == 0 ? "a" : "b", static_cast<assembly::SourceIndex>(in));
+        ++offered;
+      }
+    }
+    a.drainPartials();
+    now += std::chrono::seconds(61);
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * segs.size()));
+  state.counters["feed_segments/s"] =
+      benchmark::Counter(static_cast<double>(state.iterations() * segs.size()), benchmark::Counter::kIsRate);
+  state.counters["offered/feed_segment"] =
+      static_cast<double>(offered) / static_cast<double>(state.iterations() * segs.size());
+  state.counters["files/pass"] = static_cast<double>(sink.files) / static_cast<double>(state.iterations());
+  state.counters["evictions/pass"] = static_cast<double>(sink.evictions) / static_cast<double>(state.iterations());
+}
+BENCHMARK(BM_AssembleSources)->Args({1, 0})->Args({2, 0})->Args({2, 1})->Unit(benchmark::kMillisecond);
+
 long rssBytes() {
   std::ifstream statm("/proc/self/statm");
   long size = 0, resident = 0;

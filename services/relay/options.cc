@@ -103,17 +103,8 @@ void addRelayOptions(runtime::Cli& cli, RelayArgs& a) {
   cli.option("--http", a.http, "host:port for /metrics, /healthz and /clients ('' = no HTTP)")
       ->check(CLI::Validator(
           [](std::string& v) { return v.empty() ? std::string() : runtime::HostPort(true)(v); }, "HOST:PORT"));
-  cli.option("--http-token", a.http_tokens,
-             "bearer token required on HTTP (repeatable; env comma-separated): /clients names every client")
-      ->delimiter(',');
-  cli.flag("--http-token-healthz", a.http_token_healthz, "/healthz needs the token too (default: open)");
-  cli.option("--http-allow", a.http_allow, "client network allowed on HTTP, CIDR (repeatable; default everyone)")
-      ->delimiter(',')
-      ->check(CLI::Validator(
-          [](std::string& v) {
-            return http::AccessGuard::validCidr(v) ? std::string() : fmt::format("'{}' is not an address or CIDR", v);
-          },
-          "CIDR", "Cidr"));
+  http::addAccessOptions(cli, a.http_access,
+                         "bearer token required on HTTP (repeatable; env comma-separated): /clients names every client");
   cli.option("--upstream-timeout-s", a.upstream_timeout_s,
              "nothing from the tap for this long (not even the producer's stats) = DEGRADED")
       ->check(runtime::IntRange(1, 86'400));
@@ -126,9 +117,7 @@ RelayConfig finishRelayOptions(const RelayArgs& a) {
                                  : (c.feed == Feed::kFiles ? "tcp://127.0.0.1:5602" : "tcp://127.0.0.1:5601");
   c.hwm = a.hwm;
   c.http = a.http;
-  c.http_tokens = a.http_tokens;
-  c.http_token_healthz = a.http_token_healthz;
-  c.http_allow = a.http_allow;
+  c.http_access = a.http_access;
   c.upstream_timeout = std::chrono::seconds(a.upstream_timeout_s);
   c.listen_text = a.listen;
 

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "http/access.h"
 #include "relay_server.h"
 #include "runtime/cli.h"
 
@@ -40,9 +41,7 @@ struct RelayArgs {
   std::string header_style = "spec";       // --header-style spec|compact|npemwin
   std::string v2 = "pays";                 // --v2 pays|smaller: when a V2 client gets a compressed frame
   std::string http;                        // --http host:port: /metrics, /healthz, /clients ("" = none)
-  std::vector<std::string> http_tokens;    // --http-token: bearer token required on HTTP (repeatable)
-  bool http_token_healthz = false;         // --http-token-healthz: /healthz needs the token too
-  std::vector<std::string> http_allow;     // --http-allow CIDR: client networks allowed on HTTP
+  http::AccessArgs http_access;            // --http-token, --http-token-healthz, --http-allow CIDR
   int upstream_timeout_s = 30;             // --upstream-timeout-s: tap silent this long = DEGRADED
 };
 
@@ -53,9 +52,7 @@ struct RelayConfig {
   std::string connect;
   int hwm = 10000;
   std::string http;
-  std::vector<std::string> http_tokens;
-  bool http_token_healthz = false;
-  std::vector<std::string> http_allow;
+  http::AccessArgs http_access;
   std::chrono::seconds upstream_timeout{30};
   std::string listen_text;  // --listen as given (messages)
 };

@@ -89,13 +89,9 @@ void RelayService::start(service::Runtime& rt) {
     } catch (const std::exception& e) {
       throw runtime::ConfigError("--http", "cannot listen on " + config_.http + ": " + e.what());
     }
-    if (!config_.http_tokens.empty() || !config_.http_allow.empty()) {
-      http::AccessOptions ao;
-      ao.tokens = config_.http_tokens;
-      ao.allow = config_.http_allow;
-      if (!config_.http_token_healthz) ao.open_paths = {"/healthz"};
+    if (config_.http_access.enabled()) {
       try {
-        guard_ = std::make_unique<http::AccessGuard>(ao);
+        guard_ = std::make_unique<http::AccessGuard>(config_.http_access.guardOptions());
       } catch (const std::exception& e) {
         throw runtime::ConfigError("--http-allow", e.what());
       }

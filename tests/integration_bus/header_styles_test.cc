@@ -10,38 +10,12 @@
 #include <string>
 
 #include <gtest/gtest.h>
-#include <httplib.h>
 
+#include "metrics_scrape.h"
 #include "pipeline_harness.h"
 
 namespace emwin::test {
 namespace {
-
-#if defined(__SANITIZE_ADDRESS__)
-constexpr auto kSlow = 4;
-#else
-constexpr auto kSlow = 1;
-#endif
-
-std::string scrape(int port, const std::string& path) {
-  httplib::Client client("127.0.0.1", port);
-  client.set_connection_timeout(2);
-  auto res = client.Get(path.c_str());
-  return res ? res->body : std::string();
-}
-
-// Sum of every sample of `family` whose labels contain `label_filter`.
-double metricSum(const std::string& text, const std::string& family, const std::string& label_filter = "") {
-  double sum = 0;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(family + "{", 0) != 0 && line.rfind(family + " ", 0) != 0) continue;
-    if (!label_filter.empty() && line.find(label_filter) == std::string::npos) continue;
-    sum += std::stod(line.substr(line.rfind(' ') + 1));
-  }
-  return sum;
-}
 
 struct StyleCase {
   std::string style;     // emwin-sim --header-style

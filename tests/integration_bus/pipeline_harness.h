@@ -27,6 +27,13 @@
 
 namespace emwin::test {
 
+// Deadlines stretch this many times under AddressSanitizer (every process runs slower).
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr int kSlow = 4;
+#else
+inline constexpr int kSlow = 1;
+#endif
+
 using namespace std::chrono_literals;
 
 inline std::string tcpEndpoint() { return "tcp://127.0.0.1:" + std::to_string(freeTcpPort()); }

@@ -14,7 +14,6 @@
 #include <thread>
 
 #include <gtest/gtest.h>
-#include <httplib.h>
 #include <zmq.hpp>
 
 #include "bus/pipeline_subscriber.h"
@@ -25,40 +24,14 @@
 #include "emwin/bus/v1/segment.pb.h"
 #include "emwin/bus/v1/stats.pb.h"
 #include "mapping/mapping.h"
+#include "metrics_scrape.h"
 #include "pipeline_harness.h"
 
 namespace emwin::test {
 namespace {
 
-#if defined(__SANITIZE_ADDRESS__)
-constexpr auto kSlow = 4;
-#else
-constexpr auto kSlow = 1;
-#endif
-
 // Same stamps for both simulators (the same products relayed by two servers).
 constexpr const char* kFdBase = "1772550000";
-
-std::string scrape(int port, const std::string& path) {
-  httplib::Client client("127.0.0.1", port);
-  client.set_connection_timeout(2);
-  auto res = client.Get(path.c_str());
-  return res ? res->body : std::string();
-}
-
-// Sum of every sample of `family` whose labels contain every filter.
-double metricSum(const std::string& text, const std::string& family, std::initializer_list<std::string> filters = {}) {
-  double sum = 0;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(family + "{", 0) != 0 && line.rfind(family + " ", 0) != 0) continue;
-    bool all = true;
-    for (const auto& f : filters) all = all && line.find(f) != std::string::npos;
-    if (all) sum += std::stod(line.substr(line.rfind(' ') + 1));
-  }
-  return sum;
-}
 
 // What one simulator sent: per product name, the transmissions and blocks it dropped.
 struct SentBySim {
@@ -120,9 +93,9 @@ void expectEveryProductOnceByteIdentical(Pipeline& p, const SimManifest& sent, s
         bool quiet = true;
         for (std::size_t i = 0; i < p.feedCount(); ++i) {
           const std::string source = "source=\"" + Pipeline::feedName(i) + "\"";
-          quiet = quiet && metricSum(*metrics, "emwin_source_idle_seconds", {source}) >= 1.0;
+          quiet = quiet && metricSumAll(*metrics, "emwin_source_idle_seconds", {source}) >= 1.0;
         }
-        const double published = metricSum(*metrics, "emwin_files_published_total", {"service=\"assembler\""});
+        const double published = metricSumAll(*metrics, "emwin_files_published_total", {"service=\"assembler\""});
         return quiet && published >= static_cast<double>(sent.distinct.size()) &&
                metricSum(*metrics, "emwin_files_written_total") +
                        metricSum(*metrics, "emwin_files_already_present_total") >=
@@ -132,7 +105,7 @@ void expectEveryProductOnceByteIdentical(Pipeline& p, const SimManifest& sent, s
       << *metrics;
   EXPECT_EQ(metricSum(*metrics, "emwin_files_written_total"), static_cast<double>(sent.distinct.size())) << *metrics;
   EXPECT_EQ(metricSum(*metrics, "emwin_files_already_present_total"), 0) << "a product was delivered twice";
-  EXPECT_EQ(metricSum(*metrics, "emwin_files_published_total", {"service=\"assembler\""}),
+  EXPECT_EQ(metricSumAll(*metrics, "emwin_files_published_total", {"service=\"assembler\""}),
             static_cast<double>(sent.distinct.size()))
       << *metrics;
 }
@@ -175,7 +148,7 @@ TEST(Redundant, TwoReceiversEachMissingATenthMergeEveryProductByteIdentical) {
   for (const auto& [name, per_tx] : a.dropped) merged += per_tx[0] > 0 && b.dropped.at(name)[0] > 0;
   ASSERT_GT(merged, 0u);
   const auto assembler = [&](const std::string& family, const std::string& source) {
-    return metricSum(metrics, family, {"service=\"assembler\"", "source=\"" + source + "\""});
+    return metricSumAll(metrics, family, {"service=\"assembler\"", "source=\"" + source + "\""});
   };
   ASSERT_TRUE(waitUntil(
       [&] {
@@ -196,9 +169,9 @@ TEST(Redundant, TwoReceiversEachMissingATenthMergeEveryProductByteIdentical) {
             0)
       << metrics;
   EXPECT_GT(assembler("emwin_source_blocks_contributed_total", "a"), 0) << metrics;
-  EXPECT_EQ(metricSum(metrics, "emwin_evictions_total", {"service=\"assembler\""}), 0) << metrics;
+  EXPECT_EQ(metricSumAll(metrics, "emwin_evictions_total", {"service=\"assembler\""}), 0) << metrics;
   // What each ingest published is what its sim sent: V1 and V2 frames of three header styles, no bad frame.
-  EXPECT_EQ(metricSum(metrics, "emwin_bad_frames_total", {"service=\"ingest\""}), 0) << metrics;
+  EXPECT_EQ(metricSumAll(metrics, "emwin_bad_frames_total", {"service=\"ingest\""}), 0) << metrics;
 }
 
 // Ingest A is SIGKILLed a quarter of the way through and restarted, as
@@ -243,7 +216,7 @@ TEST(Redundant, IngestKilledMidStreamAndLeftDownLosesNothing) {
   ASSERT_EQ(sent.distinct.size(), 317u);
   std::string metrics;
   expectEveryProductOnceByteIdentical(p, sent, &metrics);
-  EXPECT_EQ(metricSum(metrics, "emwin_evictions_total", {"service=\"assembler\""}), 0) << metrics;
+  EXPECT_EQ(metricSumAll(metrics, "emwin_evictions_total", {"service=\"assembler\""}), 0) << metrics;
 }
 
 // --- Two crafted ingests that disagree ------------------------------------

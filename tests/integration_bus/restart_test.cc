@@ -16,12 +16,6 @@
 namespace emwin::test {
 namespace {
 
-#if defined(__SANITIZE_ADDRESS__)
-constexpr auto kSlow = 4;
-#else
-constexpr auto kSlow = 1;
-#endif
-
 PipelineConfig restartConfig(const std::string& rate) {
   PipelineConfig c;
   c.writers = 3;

@@ -17,12 +17,6 @@
 namespace emwin::test {
 namespace {
 
-#if defined(__SANITIZE_ADDRESS__)
-constexpr auto kSlow = 4;
-#else
-constexpr auto kSlow = 1;
-#endif
-
 PipelineConfig keyed(std::vector<std::string> sim_args = {"--once", "--rate", "100fps"}) {
   PipelineConfig c;
   c.keys = true;

@@ -15,12 +15,6 @@
 namespace emwin::test {
 namespace {
 
-#if defined(__SANITIZE_ADDRESS__)
-constexpr auto kSlow = 4;
-#else
-constexpr auto kSlow = 1;
-#endif
-
 // Tornado (TO) alerts and all alerts the classifier must produce for `dir`.
 std::pair<std::size_t, std::size_t> expectedAlerts(const std::string& dir) {
   std::size_t tornado = 0, all = 0;

@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import pathlib
+import random
 import re
 import signal
 import socket
@@ -50,8 +51,38 @@ def binary(relative: str) -> str:
     return str(path)
 
 
+_GIVEN_PORTS: set[int] = set()
+
+
+def _ephemeral_low() -> int:
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port() -> int:
-    """A TCP port that was free a moment ago (bind 127.0.0.1:0, read it, close)."""
+    """A TCP port on 127.0.0.1 that was free a moment ago, below the kernel's ephemeral range.
+
+    A port the kernel hands out for port 0 can meanwhile become the local port of an outgoing
+    connection (even a ZeroMQ client retrying a connect to that very port, which then connects
+    to itself); below the ephemeral range no connection gets it. Never the same port twice.
+    """
+    high = min(_ephemeral_low(), 65536) - 1
+    for _ in range(500):
+        if high - 10000 < 1000:
+            break
+        port = random.randint(10000, high)
+        if port in _GIVEN_PORTS:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _GIVEN_PORTS.add(port)
+        return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]

@@ -22,26 +22,11 @@
 #include <vector>
 
 #include <gtest/gtest.h>
-#include <httplib.h>
-
+#include "integration_bus/metrics_scrape.h"
 #include "integration_bus/pipeline_harness.h"
 #include "support/process.h"
 
 namespace emwin::test {
-
-#if defined(__SANITIZE_ADDRESS__)
-inline constexpr int kSlow = 4;
-#else
-inline constexpr int kSlow = 1;
-#endif
-
-inline std::string scrape(int port, const std::string& path) {
-  httplib::Client client("127.0.0.1", port);
-  client.set_connection_timeout(2);
-  client.set_read_timeout(5);
-  auto res = client.Get(path.c_str());
-  return res ? res->body : std::string();
-}
 
 // Sum of every sample of `family` whose labels contain `label_filter` (-1: no sample).
 inline double metric(const std::string& text, const std::string& family, const std::string& label_filter = "") {

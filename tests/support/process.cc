@@ -9,10 +9,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <mutex>
+#include <random>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -169,21 +174,61 @@ std::optional<std::string> Process::waitForLine(const std::regex& pattern, std::
   return found;
 }
 
-int freeTcpPort() {
+namespace {
+
+// Binds 127.0.0.1:`port` (0 = the kernel picks) and returns the bound port, or -1.
+int bindLoopback(int port) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) throw std::runtime_error("socket failed");
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
   socklen_t len = sizeof(addr);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    ::close(fd);
-    throw std::runtime_error("bind/getsockname failed");
+  int bound = -1;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    bound = ntohs(addr.sin_port);
   }
-  int port = ntohs(addr.sin_port);
   ::close(fd);
+  return bound;
+}
+
+// First port of the kernel's ephemeral range (where outgoing connections get their local port).
+int ephemeralLow() {
+  std::ifstream in("/proc/sys/net/ipv4/ip_local_port_range");
+  int low = 32768;
+  in >> low;
+  return low;
+}
+
+}  // namespace
+
+// Ports come from below the ephemeral range: a port the kernel hands out for
+// port 0 can meanwhile become the local port of some outgoing connection — even
+// of a ZeroMQ client retrying a connect to that very port before its server
+// binds it, which then connects to itself (TCP simultaneous open) and holds the
+// port ("Address already in use"). Below the range no connection gets it.
+int freeTcpPort() {
+  static std::mutex mutex;
+  static std::set<int> given;  // never the same port twice in one test process
+  static std::mt19937 rng(std::random_device{}() ^ static_cast<unsigned>(::getpid()));
+  std::lock_guard<std::mutex> lock(mutex);
+  const int low = 10000;
+  const int high = std::min(ephemeralLow(), 65536) - 1;
+  if (high - low >= 1000) {
+    std::uniform_int_distribution<int> pick(low, high);
+    for (int attempt = 0; attempt < 500; ++attempt) {
+      const int port = pick(rng);
+      if (given.count(port) != 0) continue;
+      if (bindLoopback(port) == port) {
+        given.insert(port);
+        return port;
+      }
+    }
+  }
+  const int port = bindLoopback(0);
+  if (port < 0) throw std::runtime_error("bind/getsockname failed");
   return port;
 }
 

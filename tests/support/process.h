@@ -82,7 +82,9 @@ class Process {
   std::string stderr_path_;
 };
 
-// A TCP port that was free a moment ago (bind 127.0.0.1:0, read it, close).
+// A TCP port on 127.0.0.1 that was free a moment ago, chosen below the kernel's
+// ephemeral range (so no outgoing connection can be holding it meanwhile), never
+// the same twice in one process. Thread-safe.
 int freeTcpPort();
 
 // Absolute path of a built artifact, e.g. binaryPath("services/ingest/emwin-ingest").

@@ -86,4 +86,22 @@ std::optional<Response> AccessGuard::check(const Request& request) const {
   return Response{401, "text/plain; charset=utf-8", "unauthorized\n", {{"WWW-Authenticate", "Bearer"}}};
 }
 
+AccessOptions AccessArgs::guardOptions() const {
+  AccessOptions o;
+  o.tokens = tokens;
+  o.allow = allow;
+  if (!token_healthz) o.open_paths.emplace_back("/healthz");
+  return o;
+}
+
+void addAccessOptions(runtime::Cli& cli, AccessArgs& args, const std::string& token_help) {
+  cli.option("--http-token", args.tokens, token_help)->delimiter(',');
+  cli.flag("--http-token-healthz", args.token_healthz, "/healthz needs the token too (default: open)");
+  cli.option("--http-allow", args.allow, "client network allowed on HTTP, CIDR (repeatable; default everyone)")
+      ->delimiter(',')
+      ->check(CLI::Validator(
+          [](std::string& v) { return AccessGuard::validCidr(v) ? std::string() : "'" + v + "' is not an address or CIDR"; },
+          "CIDR", "Cidr"));
+}
+
 }  // namespace emwin::http

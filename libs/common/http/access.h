@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "http/server.h"
+#include "runtime/cli.h"
 
 namespace emwin::http {
 
@@ -19,6 +20,21 @@ struct AccessOptions {
   std::vector<std::string> allow;       // client networks, e.g. "10.0.0.0/8", "::1/128"; empty = everyone
   std::vector<std::string> open_paths;  // paths that need no token
 };
+
+// The options every HTTP service that faces users takes: --http-token (repeatable),
+// --http-token-healthz and --http-allow CIDR (repeatable).
+struct AccessArgs {
+  std::vector<std::string> tokens;  // bearer tokens required on HTTP (none = open)
+  bool token_healthz = false;       // /healthz needs the token too (default: open for health checks)
+  std::vector<std::string> allow;   // client networks allowed (CIDR; none = everyone)
+  // True when a gate was asked for (a token or an allow-list).
+  bool enabled() const noexcept { return !tokens.empty() || !allow.empty(); }
+  // The guard's options: these tokens and networks, /healthz open unless token_healthz.
+  AccessOptions guardOptions() const;
+};
+
+// Adds --http-token (described by `token_help`), --http-token-healthz and --http-allow to `cli`.
+void addAccessOptions(runtime::Cli& cli, AccessArgs& args, const std::string& token_help);
 
 class AccessGuard {
  public:

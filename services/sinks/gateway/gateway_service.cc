@@ -107,17 +107,8 @@ void addGatewayOptions(runtime::Cli& cli, GatewayOptions& o) {
           },
           "URL"));
   cli.option("--cors", o.cors, "Access-Control-Allow-Origin sent with every response ('' = none)");
-  cli.option("--http-token", o.http_tokens,
-             "bearer token required on HTTP (repeatable; env comma-separated; browsers pass ?access_token=)")
-      ->delimiter(',');
-  cli.flag("--http-token-healthz", o.http_token_healthz, "/healthz needs the token too (default: open)");
-  cli.option("--http-allow", o.http_allow, "client network allowed on HTTP, CIDR (repeatable; default everyone)")
-      ->delimiter(',')
-      ->check(CLI::Validator(
-          [](std::string& v) {
-            return http::AccessGuard::validCidr(v) ? std::string() : "'" + v + "' is not an address or CIDR";
-          },
-          "CIDR", "Cidr"));
+  http::addAccessOptions(cli, o.http_access,
+                         "bearer token required on HTTP (repeatable; env comma-separated; browsers pass ?access_token=)");
   cli.option("--stale-after-s", o.stale_after_s, "/healthz fails when a followed tap is silent this long")
       ->check(runtime::IntRange(1, 86'400));
   cli.option("--tap-hwm", o.tap_hwm, "receive high-water mark of each tap (messages)")
@@ -172,14 +163,11 @@ void GatewayService::start(service::Runtime& rt) {
     } catch (const std::exception& e) {
       throw runtime::ConfigError("--http", "cannot listen on " + options_.http + ": " + e.what());
     }
-    if (!options_.http_tokens.empty() || !options_.http_allow.empty()) {
-      http::AccessOptions ao;
-      ao.tokens = options_.http_tokens;
-      ao.allow = options_.http_allow;
+    if (options_.http_access.enabled()) {
+      http::AccessOptions ao = options_.http_access.guardOptions();
       // The page's own files are code, not data: open, so that a browser given
       // /?access_token=... can load them; its API calls carry the token.
       for (const auto& f : kWebFiles) ao.open_paths.emplace_back(f.path);
-      if (!options_.http_token_healthz) ao.open_paths.emplace_back("/healthz");
       guard_ = std::make_unique<http::AccessGuard>(ao);
       http_->guard([this](const http::Request& r) -> std::optional<http::Response> {
         // EventSource cannot set headers: a token may come as ?access_token=.

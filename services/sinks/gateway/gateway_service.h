@@ -60,9 +60,7 @@ struct GatewayOptions {
   int snapshot_interval_s = 60;                 // active alerts saved this often (and at stop)
   std::string archive_db;                       // emwin-archive database read at start for the active alerts ('' = none)
   std::string cors = "*";                       // Access-Control-Allow-Origin ('' = none)
-  std::vector<std::string> http_tokens;         // bearer tokens required on HTTP (none = open)
-  bool http_token_healthz = false;              // /healthz needs the token too
-  std::vector<std::string> http_allow;          // client networks allowed (CIDR; none = everyone)
+  http::AccessArgs http_access;                 // --http-token, --http-token-healthz, --http-allow
   int stale_after_s = 30;                       // /healthz: a tap silent this long is unhealthy
   int tap_hwm = 100000;                         // receive high-water mark of each tap
   int sse_retry_ms = 2000;                      // SSE reconnect delay told to browsers

@@ -28,16 +28,7 @@ void addStatsOptions(runtime::Cli& cli, StatsOptions& o) {
             return v.empty() ? std::string() : runtime::HostPort(true)(copy);
           },
           "HOST:PORT", "HostPort"));
-  cli.option("--http-token", o.http_tokens, "bearer token required on HTTP (repeatable; env comma-separated)")
-      ->delimiter(',');
-  cli.flag("--http-token-healthz", o.http_token_healthz, "/healthz needs the token too (default: open)");
-  cli.option("--http-allow", o.http_allow, "client network allowed on HTTP, CIDR (repeatable; default everyone)")
-      ->delimiter(',')
-      ->check(CLI::Validator(
-          [](std::string& v) {
-            return http::AccessGuard::validCidr(v) ? std::string() : "'" + v + "' is not an address or CIDR";
-          },
-          "CIDR", "Cidr"));
+  http::addAccessOptions(cli, o.http_access, "bearer token required on HTTP (repeatable; env comma-separated)");
   cli.option("--summary-interval-ms", o.summary_interval_ms, "period of stats.summary (0 = --stats-interval-ms)")
       ->check(runtime::IntRange(0, 3'600'000));
   cli.option("--stale-after-ms", o.stale_after_ms, "a service silent this long is reported down")
@@ -74,12 +65,8 @@ void StatsService::start(service::Runtime& rt) {
     } catch (const std::exception& e) {
       throw runtime::ConfigError("--http", e.what());
     }
-    if (!options_.http_tokens.empty() || !options_.http_allow.empty()) {
-      http::AccessOptions ao;
-      ao.tokens = options_.http_tokens;
-      ao.allow = options_.http_allow;
-      if (!options_.http_token_healthz) ao.open_paths = {"/healthz"};
-      guard_ = std::make_unique<http::AccessGuard>(ao);
+    if (options_.http_access.enabled()) {
+      guard_ = std::make_unique<http::AccessGuard>(options_.http_access.guardOptions());
       http_->guard([this](const http::Request& r) { return guard_->check(r); });
     }
     http_->get("/metrics", [this](const http::Request&) {

@@ -29,9 +29,7 @@ struct StatsOptions {
   std::string http = "0.0.0.0:9464";     // host:port for /metrics, /healthz; '' = none
   int summary_interval_ms = 0;           // period of stats.summary; 0 = --stats-interval-ms
   int stale_after_ms = 10000;            // a service silent this long is reported down
-  std::vector<std::string> http_tokens;  // bearer tokens /metrics needs (and /healthz with http_token_healthz); none = open
-  bool http_token_healthz = false;       // /healthz needs a token too (default: open for health checks)
-  std::vector<std::string> http_allow;   // client networks (CIDR) allowed on HTTP; none = everyone
+  http::AccessArgs http_access;          // --http-token (/metrics; /healthz too with --http-token-healthz), --http-allow
 };
 
 // Adds the stats service's own options to `cli`.
