@@ -78,6 +78,8 @@ const char* kClassify = "tools/classify/emwin-classify";
 const char* kKeygen = "tools/keygen/emwin-keygen";
 const char* kRelay = "services/relay/emwin-relay";
 const char* kGateway = "services/sinks/gateway/emwin-gateway";
+const char* kArchive = "services/sinks/archive/emwin-archive";
+const char* kQuery = "tools/query/emwin-query";
 
 // Ports that cannot collide with anything: every row fails before binding them.
 std::vector<std::string> free(const std::string& flag) { return {flag, "tcp://127.0.0.1:" + std::to_string(freeTcpPort())}; }
@@ -189,6 +191,38 @@ std::vector<Row> rows() {
       {"GatewayAlertsStar", kGateway, {"--http", "127.0.0.1:0", "--alerts", "tcp://*:5603"}, "--alerts"},
       {"GatewayStateDirIsAFile", kGateway, {"--http", "127.0.0.1:0", "--state-dir", f.file}, "--state-dir"},
       {"GatewayHttpAllowNotACidr", kGateway, {"--http", "127.0.0.1:0", "--http-allow", "10.0.0.0/33"}, "--http-allow"},
+      // --- emwin-archive
+      {"ArchiveDbUnknownScheme", kArchive, {"--db", "mysql://h/db", "--state-dir", f.dir + "/state"}, "--db"},
+      {"ArchiveDbSqliteNoPath", kArchive, {"--db", "sqlite:", "--state-dir", f.dir + "/state"}, "--db"},
+      {"ArchiveDbSqliteInMemory", kArchive, {"--db", "sqlite::memory:", "--state-dir", f.dir + "/state"}, "--db"},
+      {"ArchiveDbSqliteUnderAFile", kArchive, {"--db", "sqlite:" + f.file + "/archive.db", "--state-dir", f.dir + "/state"},
+       "--db"},
+      {"ArchiveEnvDbPostgresMalformed", kArchive, {"--state-dir", f.dir + "/state"}, "--db",
+       {{"EMWIN_DB", "postgresql://h:99999999/db"}}},
+      {"ArchiveConnectStar", kArchive,
+       {"--db", "sqlite:" + f.dir + "/a.db", "--state-dir", f.dir + "/state", "--connect", "tcp://*:5612"}, "--connect"},
+      {"ArchiveNothingToArchive", kArchive,
+       {"--db", "sqlite:" + f.dir + "/a.db", "--state-dir", f.dir + "/state", "--connect", "", "--alerts-connect", ""},
+       "--connect"},
+      {"ArchiveBatchRowsZero", kArchive,
+       {"--db", "sqlite:" + f.dir + "/a.db", "--state-dir", f.dir + "/state", "--batch-rows", "0"}, "--batch-rows"},
+      {"ArchiveKeepDaysNegative", kArchive,
+       {"--db", "sqlite:" + f.dir + "/a.db", "--state-dir", f.dir + "/state", "--keep-days", "-1"}, "--keep-days"},
+      {"ArchiveRetryMaxBelowMin", kArchive,
+       {"--db", "sqlite:" + f.dir + "/a.db", "--state-dir", f.dir + "/state", "--retry-min-ms", "500", "--retry-max-ms",
+        "100"},
+       "--retry-max-ms"},
+      {"ArchiveStateDirIsAFile", kArchive, {"--db", "sqlite:" + f.dir + "/a.db", "--state-dir", f.file}, "--state-dir"},
+      // --- emwin-query
+      {"QueryDbUnknownScheme", kQuery, {"--db", "mysql://h/db", "active"}, "--db"},
+      {"QueryPointLatitudeAbove90", kQuery, {"--db", "sqlite:" + f.dir + "/a.db", "active", "--point", "91,-93.6"},
+       "--point"},
+      {"QueryPointNotANumber", kQuery, {"--db", "sqlite:" + f.dir + "/a.db", "active", "--point", "here"}, "--point"},
+      {"QuerySinceNonsense", kQuery, {"--db", "sqlite:" + f.dir + "/a.db", "alerts", "--since", "yesterdayish"},
+       "--since"},
+      {"QuerySinceDurationOverflow", kQuery,
+       {"--db", "sqlite:" + f.dir + "/a.db", "alerts", "--since", "99999999999999999999999h"}, "--since"},
+      {"QueryEventKeyMalformed", kQuery, {"--db", "sqlite:" + f.dir + "/a.db", "event", "KDMX-TO-W"}, "key"},
       {"SimDropFramesPercentAbove100", kSim,
        {"--listen", "127.0.0.1:0", "--products", corpus + "/products", "--drop-frames-percent", "150"},
        "--drop-frames-percent"},

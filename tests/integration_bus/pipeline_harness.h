@@ -339,6 +339,7 @@ class Pipeline {
   const std::string& assemblerPipe() const { return asm_pipe_; }
   const std::string& ingestTap(std::size_t i = 0) const { return feeds_.at(i).pub; }
   const std::string& classifierTap() const { return classifier_pub_; }
+  const std::string& classifierPipe() const { return classifier_pipe_; }
   const std::string& statsTap() const { return stats_pub_; }
   const std::string& statsIntake() const { return stats_intake_; }
   int httpPort() const { return http_port_; }

@@ -948,4 +948,14 @@ nlohmann::json eventToJson(const Event& e) {
           {"history", history}};
 }
 
+// --- Pieces of a snapshot ----------------------------------------------------
+
+nlohmann::json eventSnapshot(const Event& e) { return snapshotOf(e); }
+
+nlohmann::json makeSnapshot(nlohmann::json events, std::int64_t latest_issued) {
+  return {{"version", kSnapshotVersion}, {"latest_issued", latest_issued}, {"events", std::move(events)}};
+}
+
+std::int64_t windowStop(const Window& w, const UgcState& st) { return stopOf(w, st); }
+
 }  // namespace emwin::alerts

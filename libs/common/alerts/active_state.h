@@ -335,4 +335,20 @@ nlohmann::json activeEventToJson(const ActiveEvent& e);
 // JSON of an event with its UGC states and history, as emwin-classify prints it.
 nlohmann::json eventToJson(const Event& e);
 
+// --- Pieces of a snapshot, for stores that keep events one by one (emwin-archive) ---
+
+// One event in the exact form snapshot() lists it under "events" (exact
+// numbers, no derived fields).
+nlohmann::json eventSnapshot(const Event& e);
+
+// A snapshot() document made of `events` (eventSnapshot() forms, an array) and
+// the latest product time fed; restore() reads it.
+nlohmann::json makeSnapshot(nlohmann::json events, std::int64_t latest_issued);
+
+// Where window `w` of UGC state `st` stops, clipped by the cancellation,
+// upgrade or expiration that ended it (0 = open, until further notice): the
+// stop every query uses. A window is in effect at t when begin <= t and
+// (stop == 0 or t < stop); pending when t < begin and (stop == 0 or begin < stop).
+std::int64_t windowStop(const Window& w, const UgcState& st);
+
 }  // namespace emwin::alerts

@@ -25,29 +25,17 @@
 #include <string_view>
 #include <unordered_set>
 
+#include "layout/file_layout.h"
+
 namespace emwin::sinks {
 
-// What sanitizeFilename did to a name.
-enum class NameVerdict : std::uint8_t {
-  kClean,      // unchanged
-  kRewritten,  // characters replaced, separators/dots removed or shortened
-  kRejected,   // nothing usable left
-};
-
-// Result of sanitising one untrusted file name.
-struct SanitizedName {
-  NameVerdict verdict = NameVerdict::kClean;
-  std::string name;    // safe single path component (empty when rejected)
-  std::string reason;  // why it was rewritten/rejected ("path_separator", "nul", ...)
-};
-
-// Longest product name kept (longer names are cut and given a hash suffix).
-inline constexpr std::size_t kMaxNameLength = 100;
-
-// Turns an untrusted name into one safe path component: only [A-Za-z0-9._-]
-// survive (others become '_'), path separators and NULs are never kept, no
-// leading dot, never "." or "..", at most kMaxNameLength characters.
-SanitizedName sanitizeFilename(std::string_view raw);
+// Safe names and the layout live in libs/common/layout (shared with
+// emwin-archive, which records where each file went); the disk writer's names
+// for them stay.
+using layout::kMaxNameLength;
+using layout::NameVerdict;
+using layout::SanitizedName;
+using layout::sanitizeFilename;
 
 // Metadata of one product to store.
 struct StoredFileInfo {
@@ -90,11 +78,7 @@ class FileStore {
 
  private:
   // Directory names of one file below the root.
-  struct Layout {
-    std::string day;   // YYYY-MM-DD
-    std::string ext;   // upper-case extension or NONE
-    std::string leaf;  // HHMMSS_<sha8>_<NAME>
-  };
+  using Layout = layout::FileLayout;
   static constexpr std::size_t kMaxKnownDirs = 4096;
 
   std::optional<Layout> layout(const StoredFileInfo& info, SanitizedName& clean) const;

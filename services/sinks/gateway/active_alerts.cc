@@ -7,6 +7,7 @@
 #include <set>
 
 #include "alerts/event_update.h"
+#include "archive/reader.h"
 #include "products/reference.h"
 
 namespace emwin::gateway {
@@ -175,6 +176,10 @@ bool ActiveAlerts::load(const std::string& path, std::string& error) {
     return false;
   }
   return state_.restore(j, error);
+}
+
+bool ActiveAlerts::loadArchive(archive::Reader& reader, std::string& error) {
+  return reader.loadActiveState(state_, error);  // restore(): unchanged on failure
 }
 
 }  // namespace emwin::gateway

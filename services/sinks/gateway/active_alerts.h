@@ -18,6 +18,10 @@
 #include "event.h"
 #include "filter.h"
 
+namespace emwin::archive {
+class Reader;
+}  // namespace emwin::archive
+
 namespace emwin::gateway {
 
 class ActiveAlerts {
@@ -47,6 +51,11 @@ class ActiveAlerts {
   bool save(const std::string& path, std::string& error) const;
   // Restores the state from `path`. False and `error` when it is unreadable or invalid.
   bool load(const std::string& path, std::string& error);
+
+  // Replaces the state with an emwin-archive's (what the archive holds in
+  // memory). False and `error` when the archive cannot be read; the state is
+  // then unchanged.
+  bool loadArchive(archive::Reader& reader, std::string& error);
 
   alerts::ActiveStateStats stats() const { return state_.stats(); }
   // Updates applied, by what the library did with them.

@@ -5,9 +5,12 @@
 #include <filesystem>
 #include <fstream>
 
+#include "archive/database_url.h"
+#include "archive/reader.h"
 #include "bus/topics.h"
 #include "http/metrics.h"
 #include "http/static_files.h"
+#include "products/product.h"
 #include "web_assets.h"
 
 namespace emwin::gateway {
@@ -93,6 +96,16 @@ void addGatewayOptions(runtime::Cli& cli, GatewayOptions& o) {
   cli.option("--state-dir", o.state_dir, "keep the active alerts here across restarts ('' = not kept)");
   cli.option("--snapshot-interval-s", o.snapshot_interval_s, "save the active alerts this often")
       ->check(runtime::IntRange(1, 86'400));
+  cli.option("--archive-db", o.archive_db,
+             "at start, take the active alerts from this emwin-archive database (sqlite:PATH or postgresql://...; "
+             "wins over the --state-dir snapshot; '' = none)")
+      ->check(CLI::Validator(
+          [](std::string& v) {
+            std::string error;
+            if (v.empty() || archive::parseDatabaseUrl(v, error)) return std::string();
+            return error;
+          },
+          "URL"));
   cli.option("--cors", o.cors, "Access-Control-Allow-Origin sent with every response ('' = none)");
   http::addAccessOptions(cli, o.http_access,
                          "bearer token required on HTTP (repeatable; env comma-separated; browsers pass ?access_token=)");
@@ -136,6 +149,7 @@ void GatewayService::start(service::Runtime& rt) {
   hub_ = std::make_unique<Hub>(ho, epoch_);
   active_ = std::make_unique<ActiveAlerts>();
   loadSnapshot();
+  loadArchive();
 
   if (!options_.http.empty()) {
     http::ServerOptions so;
@@ -238,6 +252,24 @@ void GatewayService::loadSnapshot() {
     ++snapshot_errors_;
     runtime_->log()->warn("starting without the saved active alerts: {}", error);
   }
+}
+
+void GatewayService::loadArchive() {
+  if (options_.archive_db.empty()) return;
+  std::string error;
+  try {
+    auto reader = archive::Reader::open(options_.archive_db);
+    if (active_->loadArchive(*reader, error)) {
+      runtime_->log()->info("active alerts restored from the archive {}: {} events, feed time {}",
+                            reader->database().url().display, active_->stats().events,
+                            active_->feedTime() == 0 ? std::string("none") : products::isoUtc(active_->feedTime()));
+      return;
+    }
+  } catch (const std::exception& e) {
+    error = e.what();
+  }
+  ++snapshot_errors_;
+  runtime_->log()->warn("starting without the archive's active alerts ({}): {}", options_.archive_db, error);
 }
 
 void GatewayService::countBad(Input& input, const char* what, const std::string& topic) {

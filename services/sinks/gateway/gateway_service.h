@@ -7,7 +7,9 @@
 // (`stats.summary`). It turns each message into an event (event.h), keeps
 // the recent ones (EventLog), fans them out to SSE and WebSocket clients with
 // their own filters (Hub), keeps recent files in memory (FileIndex) and the
-// active alerts (alerts::ActiveState), and serves on one Beast server:
+// active alerts (alerts::ActiveState; at start from its --state-dir snapshot
+// and/or an emwin-archive database, --archive-db), and serves on one Beast
+// server:
 //
 //   GET /events (SSE)  /ws (WebSocket)  /alerts/active  /alerts/<key>
 //   GET /files  /files/<name>  /stats  /healthz  /metrics  / (the live page)
@@ -56,6 +58,7 @@ struct GatewayOptions {
   std::size_t file_max_mb = 16;                 // largest single file kept
   std::string state_dir;                        // active alerts saved here across restarts ('' = not kept)
   int snapshot_interval_s = 60;                 // active alerts saved this often (and at stop)
+  std::string archive_db;                       // emwin-archive database read at start for the active alerts ('' = none)
   std::string cors = "*";                       // Access-Control-Allow-Origin ('' = none)
   http::AccessArgs http_access;                 // --http-token, --http-token-healthz, --http-allow
   int stale_after_s = 30;                       // /healthz: a tap silent this long is unhealthy
@@ -96,6 +99,8 @@ class GatewayService : public service::Service {
   std::string snapshotPath() const;
   void saveSnapshot();
   void loadSnapshot();
+  // Takes the active alerts from --archive-db, when given (after the snapshot: the archive wins).
+  void loadArchive();
   void countBad(Input& input, const char* what, const std::string& topic);
 
   GatewayOptions options_;
