@@ -397,67 +397,64 @@ class SqliteDatabase final : public Database {
 
   PruneCounts deleteOlderThan(std::int64_t received_before, std::int64_t latest_issued) override {
     PruneCounts n;
-    constexpr int kChunk = 5000;
     // Files.
-    for (;;) {
-      exec("BEGIN IMMEDIATE");
-      try {
-        Statement s(db_, fmt::format("DELETE FROM files WHERE id IN (SELECT id FROM files WHERE received_unix_s < ? "
-                                     "LIMIT {})",
-                                     kChunk));
-        s.bind(1, received_before).run();
-        const auto changed = static_cast<std::uint64_t>(sqlite3_changes(db_));
-        exec("COMMIT");
-        n.files += changed;
-        if (changed < static_cast<std::uint64_t>(kChunk)) break;
-      } catch (...) {
-        rollback();
-        throw;
-      }
-    }
+    n.files = inChunks([&] {
+      Statement s(db_, fmt::format("DELETE FROM files WHERE id IN (SELECT id FROM files WHERE received_unix_s < ? "
+                                   "LIMIT {})",
+                                   kPruneChunk));
+      s.bind(1, received_before).run();
+      return static_cast<std::uint64_t>(sqlite3_changes(db_));
+    });
     // Alerts and their UGC rows.
-    for (;;) {
-      exec("BEGIN IMMEDIATE");
-      try {
-        exec(fmt::format("CREATE TEMP TABLE IF NOT EXISTS doomed (id INTEGER PRIMARY KEY)"));
-        exec("DELETE FROM doomed");
-        Statement pick(db_, fmt::format("INSERT INTO doomed SELECT id FROM alerts WHERE received_unix_s < ? LIMIT {}",
-                                        kChunk));
-        pick.bind(1, received_before).run();
-        const auto picked = static_cast<std::uint64_t>(sqlite3_changes(db_));
-        exec("DELETE FROM alert_ugc WHERE alert_id IN (SELECT id FROM doomed)");
-        exec("DELETE FROM alerts WHERE id IN (SELECT id FROM doomed)");
-        exec("COMMIT");
-        n.alerts += picked;
-        if (picked < static_cast<std::uint64_t>(kChunk)) break;
-      } catch (...) {
-        rollback();
-        throw;
-      }
-    }
+    n.alerts = inChunks([&] {
+      exec("CREATE TEMP TABLE IF NOT EXISTS doomed (id INTEGER PRIMARY KEY)");
+      exec("DELETE FROM doomed");
+      Statement pick(db_, fmt::format("INSERT INTO doomed SELECT id FROM alerts WHERE received_unix_s < ? LIMIT {}",
+                                      kPruneChunk));
+      pick.bind(1, received_before).run();
+      const auto picked = static_cast<std::uint64_t>(sqlite3_changes(db_));
+      exec("DELETE FROM alert_ugc WHERE alert_id IN (SELECT id FROM doomed)");
+      exec("DELETE FROM alerts WHERE id IN (SELECT id FROM doomed)");
+      return picked;
+    });
     // Events the active state has dropped, last written before the cut.
+    n.events = inChunks([&] {
+      exec("CREATE TEMP TABLE IF NOT EXISTS doomed_events (rid INTEGER PRIMARY KEY, key TEXT NOT NULL)");
+      exec("DELETE FROM doomed_events");
+      Statement pick(db_, fmt::format("INSERT INTO doomed_events SELECT rowid, key FROM events WHERE updated_unix_s < ? "
+                                      "AND keep_until_unix_s <= ? LIMIT {}",
+                                      kPruneChunk));
+      pick.bind(1, received_before).bind(2, latest_issued).run();
+      const auto picked = static_cast<std::uint64_t>(sqlite3_changes(db_));
+      exec("DELETE FROM event_windows WHERE event_key IN (SELECT key FROM doomed_events)");
+      exec("DELETE FROM events_box WHERE id IN (SELECT rid FROM doomed_events)");
+      exec("DELETE FROM events WHERE rowid IN (SELECT rid FROM doomed_events)");
+      return picked;
+    });
+    return n;
+  }
+
+  // Rows removed per transaction when pruning (short transactions: writers are not held long).
+  static constexpr std::uint64_t kPruneChunk = 5000;
+
+  // Runs `chunk` in one transaction after another until one removes fewer than
+  // kPruneChunk rows; returns the rows removed.
+  template <typename Chunk>
+  std::uint64_t inChunks(Chunk chunk) {
+    std::uint64_t total = 0;
     for (;;) {
       exec("BEGIN IMMEDIATE");
+      std::uint64_t removed = 0;
       try {
-        exec("CREATE TEMP TABLE IF NOT EXISTS doomed_events (rid INTEGER PRIMARY KEY, key TEXT NOT NULL)");
-        exec("DELETE FROM doomed_events");
-        Statement pick(db_, fmt::format("INSERT INTO doomed_events SELECT rowid, key FROM events WHERE updated_unix_s < ? "
-                                        "AND keep_until_unix_s <= ? LIMIT {}",
-                                        kChunk));
-        pick.bind(1, received_before).bind(2, latest_issued).run();
-        const auto picked = static_cast<std::uint64_t>(sqlite3_changes(db_));
-        exec("DELETE FROM event_windows WHERE event_key IN (SELECT key FROM doomed_events)");
-        exec("DELETE FROM events_box WHERE id IN (SELECT rid FROM doomed_events)");
-        exec("DELETE FROM events WHERE rowid IN (SELECT rid FROM doomed_events)");
+        removed = chunk();
         exec("COMMIT");
-        n.events += picked;
-        if (picked < static_cast<std::uint64_t>(kChunk)) break;
       } catch (...) {
         rollback();
         throw;
       }
+      total += removed;
+      if (removed < kPruneChunk) return total;
     }
-    return n;
   }
 
   std::optional<std::string> meta(const std::string& name) override {
