@@ -29,21 +29,8 @@ class AssemblerTest : public ::testing::Test {
   test::Recorder rec_;
 };
 
-struct Product {
-  std::string name;
-  Bytes content;
-};
-
-std::vector<Product> corpusProducts() {
-  std::vector<Product> out;
-  std::vector<std::filesystem::path> paths;
-  for (const auto& e : std::filesystem::recursive_directory_iterator(EMWIN_CORPUS_DIR "/products")) {
-    if (e.is_regular_file()) paths.push_back(e.path());
-  }
-  std::sort(paths.begin(), paths.end());
-  for (const auto& p : paths) out.push_back({p.filename().string(), test::readFile(p)});
-  return out;
-}
+using test::corpusProducts;
+using test::Product;
 
 TEST_F(AssemblerTest, ShuffledInterleavedDuplicatedCorpusProductsReassembleByteIdentical) {
   const auto products = corpusProducts();

@@ -54,21 +54,8 @@ Bytes dataOf(const std::vector<qbt::Segment>& segs) {
   return test::trimNul(out);
 }
 
-struct Product {
-  std::string name;
-  Bytes content;
-};
-
-std::vector<Product> corpusProducts() {
-  std::vector<Product> out;
-  std::vector<std::filesystem::path> paths;
-  for (const auto& e : std::filesystem::recursive_directory_iterator(EMWIN_CORPUS_DIR "/products")) {
-    if (e.is_regular_file()) paths.push_back(e.path());
-  }
-  std::sort(paths.begin(), paths.end());
-  for (const auto& p : paths) out.push_back({p.filename().string(), test::readFile(p)});
-  return out;
-}
+using test::corpusProducts;
+using test::Product;
 
 // Two receivers on two servers, each losing a different random tenth of the
 // blocks of all 317 corpus products, the second a few blocks behind the first:

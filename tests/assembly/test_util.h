@@ -116,4 +116,22 @@ inline Bytes buildZip(const std::vector<ZipInput>& inputs, const std::string& co
   return out;
 }
 
+// One real product of the corpus: its file name and bytes.
+struct Product {
+  std::string name;
+  Bytes content;
+};
+
+// Every file under ../shared/corpus/products, in path order (names may repeat across folders).
+inline std::vector<Product> corpusProducts() {
+  std::vector<Product> out;
+  std::vector<std::filesystem::path> paths;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(EMWIN_CORPUS_DIR "/products")) {
+    if (e.is_regular_file()) paths.push_back(e.path());
+  }
+  std::sort(paths.begin(), paths.end());
+  for (const auto& p : paths) out.push_back({p.filename().string(), readFile(p)});
+  return out;
+}
+
 }  // namespace emwin::assembly::test
