@@ -21,7 +21,9 @@ const std::vector<std::pair<std::string, std::vector<std::string>>> kDefaultAcce
     {"group.alert-classifier", {"alert-classifier"}},
     {"group.archive", {"archive"}},
     {"tap", {"stats", "tail", "gateway", "relay", "python", "example-sink"}},
-    {"intake", {"disk-writer", "archive", "gateway", "relay", "python", "example-sink"}},
+    // Every service may push its stats (--stats-connect), e.g. a second ingest on another host.
+    {"intake", {"ingest", "assembler", "alert-classifier", "disk-writer", "archive", "gateway", "relay", "python",
+                "example-sink"}},
 };
 
 bool validName(const std::string& n) {
