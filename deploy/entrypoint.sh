@@ -8,6 +8,10 @@
 # With EMWIN_KEYS_INIT=0 (several hosts: keys made once and copied, docs/security.md) it
 # only checks that the bus's public key is there, and says so in one line if not.
 set -euo pipefail
+case "${EMWIN_KEYS_INIT:-0}" in
+  0|1) ;;
+  *) echo "emwin-entrypoint: EMWIN_KEYS_INIT must be 0 or 1, not '${EMWIN_KEYS_INIT}'" >&2; exit 2;;
+esac
 if [ -n "${EMWIN_KEYS:-}" ]; then
   if [ "${EMWIN_KEYS_INIT:-0}" = 1 ]; then
     mkdir -p "$EMWIN_KEYS"

@@ -2,7 +2,7 @@
 # The image's entry point (deploy/entrypoint.sh) as docker-compose starts it: several containers
 # at once on one shared keys volume. Exactly one makes the keys, every command runs after they
 # exist, a restart changes nothing, EMWIN_KEYS= makes none, EMWIN_KEYS_INIT=0 makes none and
-# says so in one line.   Usage: entrypoint_test.sh SOURCE_DIR KEYGEN_DIR
+# says so in one line, a wrong EMWIN_KEYS_INIT stops with exit 2.   Usage: entrypoint_test.sh SOURCE_DIR KEYGEN_DIR
 set -euo pipefail
 src="$1"; export PATH="$2:$PATH"
 entry="$src/deploy/entrypoint.sh"
@@ -42,4 +42,10 @@ out="$(EMWIN_KEYS="$work/empty" EMWIN_KEYS_INIT=0 "$entry" echo ran 2>"$work/std
 [ "$out" = ran ] || fail "with EMWIN_KEYS_INIT=0 the command did not run"
 [ ! -e "$work/empty/bus.pub" ] || fail "EMWIN_KEYS_INIT=0 made keys"
 [ "$(wc -l < "$work/stderr4")" = 1 ] && grep -q 'has no bus.pub' "$work/stderr4" || fail "want one line naming the missing bus.pub"
-echo "entrypoint: 4 checks passed"
+# 5. A wrong EMWIN_KEYS_INIT: one line naming it, exit 2, the command does not run.
+rc=0
+EMWIN_KEYS="$work/wrong" EMWIN_KEYS_INIT=yes "$entry" touch "$work/ran.wrong" 2>"$work/stderr5" || rc=$?
+[ "$rc" = 2 ] || fail "EMWIN_KEYS_INIT=yes exited $rc, want 2"
+[ ! -e "$work/ran.wrong" ] || fail "the command ran with a wrong EMWIN_KEYS_INIT"
+[ "$(wc -l < "$work/stderr5")" = 1 ] && grep -q 'EMWIN_KEYS_INIT' "$work/stderr5" || fail "want one line naming EMWIN_KEYS_INIT"
+echo "entrypoint: 5 checks passed"
