@@ -219,7 +219,7 @@ void AssemblerService::onSegment(assembly::SourceIndex index, bus::Received&& m)
   }
   published_now_.clear();
   const assembly::AddResult r = assembler_->add(segment_, segment_msg_.source(), index);
-  ++outcomes_[std::string(assembly::addOutcomeName(r.outcome))];
+  ++outcomes_[static_cast<std::size_t>(r.outcome)];
   const FileKey key{segment_.filename, segment_.fd_unix_s, segment_.total_blocks};
   const HeldToken token{index, m.ackToken()};
   const bool mine_released = (r.released & assembly::sourceBit(index)) != 0;
@@ -335,7 +335,11 @@ void AssemblerService::report(runtime::StatsReporter& r) {
         "rejected_segments." + std::string(assembly::rejectReasonName(static_cast<assembly::RejectReason>(i))),
         st.rejected_segments[i]);
   }
-  for (const auto& [outcome, n] : outcomes_) r.setCounter("segment_outcomes." + outcome, n);
+  for (std::size_t o = 0; o < outcomes_.size(); ++o) {
+    if (outcomes_[o] == 0) continue;  // only outcomes seen, as before
+    r.setCounter("segment_outcomes." + std::string(assembly::addOutcomeName(static_cast<assembly::AddOutcome>(o))),
+                 outcomes_[o]);
+  }
   // Per source: which upstream is worse (docs/deploy.md, "Redundant ingest").
   const auto now = std::chrono::steady_clock::now();
   for (std::size_t i = 0; i < sources_.size(); ++i) {

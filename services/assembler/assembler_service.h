@@ -19,6 +19,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <array>
 #include <map>
 #include <memory>
 #include <string>
@@ -131,7 +132,7 @@ class AssemblerService : public service::Service, public assembly::AssemblerCall
   std::vector<std::uint64_t> published_now_;  // file messages published inside the current add()
   bool waiting_for_consumers_ = false;
   std::uint64_t bad_messages_ = 0;
-  std::map<std::string, std::uint64_t> outcomes_;  // add() outcome -> count
+  std::array<std::uint64_t, assembly::kAddOutcomeCount> outcomes_{};  // add() outcome -> count (per segment: no map)
 };
 
 }  // namespace emwin::services

@@ -75,6 +75,9 @@ enum class AddOutcome : std::uint8_t {
   kConflict,        // differs from another input's copy of a file delivered moments ago: counted, dropped
 };
 
+// Number of AddOutcome values (for arrays indexed by outcome).
+inline constexpr std::size_t kAddOutcomeCount = static_cast<std::size_t>(AddOutcome::kConflict) + 1;
+
 // Stable name of an outcome ("stored", "completed", ...).
 std::string_view addOutcomeName(AddOutcome o) noexcept;
 
